@@ -1,0 +1,759 @@
+// Distance tiles, fused k-nearest-neighbour search and the full distance matrix.
+//
+// This file is compiled once per SIMD level: knn_generic.cpp, knn_avx2.cpp and
+// knn_avx512.cpp define IMGCLF_ISA (the namespace) and include it with their own compiler
+// flags, so the vector types below become SSE2, AVX2 or AVX-512 code.
+//
+// Layout.  Training rows are packed once per call into panels of P = 32 rows; inside a
+// panel, each vector lane holds a different training row, so a distance tile needs no
+// horizontal sums.  Queries are packed in blocks of MR rows, interleaved along d, and each
+// query value is broadcast against a panel vector.  A work item is a chunk of queries
+// (small enough to stay in L2) and a range of panels; each panel is read once per chunk
+// and reused by every query of the chunk from L1/L2.
+//   float/double: panel [d][32 rows]; tile op is dot (float32 L2), (y-x)^2 or |y-x|.
+//   uint8 L2:     panel [d/4][32 rows][4 bytes]: VPDPBUSD (u8 x s8 -> s32), exact.
+//   uint8 L1:     panel [d/8][32 rows][8 bytes]: VPSADBW sums 8 byte-diffs per row, exact.
+#ifndef IMGCLF_ISA
+#error "define IMGCLF_ISA before including knn_impl.h"
+#endif
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "imgclf/common.h"
+#include "imgclf/topk.h"
+#include "kernels.h"
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace imgclf {
+namespace cpu {
+namespace IMGCLF_ISA {
+
+constexpr int P = 32;  // training rows per panel
+
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+constexpr int NB = 64;  // native vector bytes
+constexpr int MR_F32 = 12, MR_F64 = 6, MR_U8L2 = 12, MR_U8L1 = 6;
+#elif defined(__AVX2__)
+constexpr int NB = 32;
+constexpr int MR_F32 = 3, MR_F64 = 1, MR_U8L2 = 2, MR_U8L1 = 1;
+#else
+constexpr int NB = 16;
+constexpr int MR_F32 = 1, MR_F64 = 1, MR_U8L2 = 1, MR_U8L1 = 1;
+#endif
+
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+constexpr bool kVnni = true;
+#else
+constexpr bool kVnni = false;
+#endif
+
+template <class T> struct NVec;
+template <> struct NVec<float> { typedef float type __attribute__((vector_size(NB))); };
+template <> struct NVec<double> { typedef double type __attribute__((vector_size(NB))); };
+template <class T>
+using nvec = typename NVec<T>::type;
+
+enum class Op { Dot, Sq, Abs };
+
+// ------------------------------------------------------------------------------------
+// Policies: how one element type and metric packs, runs a tile, and finishes a distance.
+// ------------------------------------------------------------------------------------
+
+// float / double.  G = 1 element per group.
+template <class T, Op op>
+struct FloatPolicy {
+  using In = T;
+  using XW = T;     // packed query word
+  using Acc = T;    // tile accumulator
+  using Dist = T;   // distance given to the top-k
+  using Aux = T;    // per-row auxiliary (squared norm for Dot)
+  static constexpr int G = 1;
+  static constexpr int MR = sizeof(T) == 4 ? MR_F32 : MR_F64;
+  static constexpr int XWPG = 1;  // query words per group per row
+  static constexpr int KCG = 512 / (int)sizeof(T);  // groups per kc chunk (512 bytes of a row)
+
+  static void pack_panel(const T* Y, int64_t nt, int64_t d, int64_t p, T* out) {
+    int64_t r0 = p * P;
+    for (int r = 0; r < P; ++r) {
+      int64_t row = r0 + r;
+      if (row < nt) {
+        const T* y = Y + row * d;
+        for (int64_t k = 0; k < d; ++k) out[k * P + r] = y[k];
+      } else {
+        for (int64_t k = 0; k < d; ++k) out[k * P + r] = T(0);
+      }
+    }
+  }
+  static int64_t groups(int64_t d) { return d; }
+  static void pack_block(const T* X, int64_t nq, int64_t d, int64_t q0, XW* out) {
+    for (int m = 0; m < MR; ++m) {
+      int64_t q = q0 + m;
+      for (int64_t k = 0; k < d; ++k) out[k * MR + m] = q < nq ? X[q * d + k] : T(0);
+    }
+  }
+  static Aux aux(const T* row, int64_t d) {
+    if (op != Op::Dot) return T(0);
+    double s = 0;
+    for (int64_t k = 0; k < d; ++k) s += double(row[k]) * double(row[k]);
+    return T(s);
+  }
+
+  static inline void micro(const XW* __restrict xp, const In* __restrict yp, int64_t ng,
+                           Acc* __restrict c, bool first) {
+    using V = nvec<T>;
+    constexpr int W = NB / sizeof(T);
+    constexpr int NV = P / W;
+    V acc[MR][NV];
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        if (first) acc[m][v] = V{};
+        else std::memcpy(&acc[m][v], c + m * P + v * W, sizeof(V));
+      }
+    for (int64_t kk = 0; kk < ng; ++kk) {
+      V y[NV];
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) std::memcpy(&y[v], yp + kk * P + v * W, sizeof(V));
+      const T* x = xp + kk * MR;
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) {
+        const T xs = x[m];
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) {
+          if constexpr (op == Op::Dot) {
+            acc[m][v] += y[v] * xs;
+          } else if constexpr (op == Op::Sq) {
+            V t = y[v] - xs;
+            acc[m][v] += t * t;
+          } else {
+            V t = y[v] - xs;
+            acc[m][v] += t < V{} ? -t : t;
+          }
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) std::memcpy(c + m * P + v * W, &acc[m][v], sizeof(V));
+  }
+  static inline Dist finish(Acc a, Aux xa, Aux ya) {
+    if constexpr (op == Op::Dot) return xa + ya - T(2) * a;
+    else return a;
+  }
+};
+
+// uint8 squared L2, exact.  Group of 4 bytes; dist = |x|^2 + |y|^2 - 2 x.y in uint32
+// arithmetic (the true value is < 2^31 for d <= 33025, so wrap-around cancels).
+// VNNI: x.y = dpbusd(y as u8, x - 128 as s8) + 128 * sum(y), folded into the row aux.
+// Others: x.y from 16-bit multiply-adds of the even and odd bytes (pmaddwd), exact.
+struct U8L2Policy {
+  using In = uint8_t;
+  using XW = int32_t;
+  using Acc = int32_t;
+  using Dist = int32_t;
+  using Aux = uint32_t;
+  static constexpr int G = 4;
+  static constexpr int MR = MR_U8L2;
+  static constexpr int XWPG = kVnni ? 1 : 2;
+  static constexpr int KCG = 128;  // 512 bytes of a row
+
+  static int64_t groups(int64_t d) { return (d + G - 1) / G; }
+  static void pack_panel(const uint8_t* Y, int64_t nt, int64_t d, int64_t p, uint8_t* out) {
+    int64_t ng = groups(d);
+    int64_t r0 = p * P;
+    for (int r = 0; r < P; ++r) {
+      int64_t row = r0 + r;
+      const uint8_t* y = row < nt ? Y + row * d : nullptr;
+      for (int64_t g = 0; g < ng; ++g)
+        for (int b = 0; b < G; ++b) {
+          int64_t k = g * G + b;
+          out[(g * P + r) * G + b] = (y && k < d) ? y[k] : 0;
+        }
+    }
+  }
+  static void pack_block(const uint8_t* X, int64_t nq, int64_t d, int64_t q0, XW* out) {
+    int64_t ng = groups(d);
+    for (int m = 0; m < MR; ++m) {
+      int64_t q = q0 + m;
+      for (int64_t g = 0; g < ng; ++g) {
+        uint32_t b[4];
+        for (int t = 0; t < 4; ++t) {
+          int64_t k = g * G + t;
+          b[t] = (q < nq && k < d) ? X[q * d + k] : 0;
+        }
+        if (kVnni) {  // four signed bytes x - 128
+          uint32_t w = 0;
+          for (int t = 0; t < 4; ++t) w |= ((b[t] - 128u) & 0xffu) << (8 * t);
+          out[(g * MR + m) * XWPG] = int32_t(w);
+        } else {      // (x0, x2) and (x1, x3) as 16-bit pairs
+          out[(g * MR + m) * XWPG + 0] = int32_t(b[0] | (b[2] << 16));
+          out[(g * MR + m) * XWPG + 1] = int32_t(b[1] | (b[3] << 16));
+        }
+      }
+    }
+  }
+  static Aux aux_x(const uint8_t* row, int64_t d) {
+    uint32_t s = 0;
+    for (int64_t k = 0; k < d; ++k) s += uint32_t(row[k]) * row[k];
+    return s;
+  }
+  static Aux aux_y(const uint8_t* row, int64_t d) {
+    uint32_t s = 0, t = 0;
+    for (int64_t k = 0; k < d; ++k) { s += uint32_t(row[k]) * row[k]; t += row[k]; }
+    return kVnni ? s - 256u * t : s;  // |y|^2 - 2 * 128 * sum(y) when x.y is offset
+  }
+
+  static inline void micro(const XW* __restrict xp, const In* __restrict yp, int64_t ng,
+                           Acc* __restrict c, bool first) {
+#if defined(__SSE2__)
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    using V = __m512i;
+#define IC_(f) _mm512_##f
+#define ICAND_ _mm512_and_si512
+#define ICL_(p) _mm512_loadu_si512((const void*)(p))
+#define ICS_(p, v) _mm512_storeu_si512((void*)(p), v)
+#elif defined(__AVX2__)
+    using V = __m256i;
+#define IC_(f) _mm256_##f
+#define ICAND_ _mm256_and_si256
+#define ICL_(p) _mm256_loadu_si256((const __m256i*)(p))
+#define ICS_(p, v) _mm256_storeu_si256((__m256i*)(p), v)
+#else
+    using V = __m128i;
+#define IC_(f) _mm_##f
+#define ICAND_ _mm_and_si128
+#define ICL_(p) _mm_loadu_si128((const __m128i*)(p))
+#define ICS_(p, v) _mm_storeu_si128((__m128i*)(p), v)
+#endif
+    constexpr int NV = P * 4 / NB;  // vectors per group of the panel
+    constexpr int W = NB / 4;       // int32 lanes per vector
+    V acc[MR][NV];
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v)
+        acc[m][v] = first ? IC_(set1_epi32)(0) : ICL_(c + m * P + v * W);
+    for (int64_t g = 0; g < ng; ++g) {
+      V y[NV];
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) y[v] = ICL_(yp + (g * P) * 4 + v * NB);
+      if constexpr (kVnni) {
+#if defined(__AVX512VNNI__)
+#pragma GCC unroll 16
+        for (int m = 0; m < MR; ++m) {
+          V xb = _mm512_set1_epi32(xp[g * MR + m]);
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], y[v], xb);
+        }
+#endif
+      } else {
+        V ye[NV], yo[NV];
+        const V lo = IC_(set1_epi32)(0x00ff00ff);
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) {
+          ye[v] = ICAND_(y[v], lo);
+          yo[v] = IC_(srli_epi16)(y[v], 8);
+        }
+#pragma GCC unroll 16
+        for (int m = 0; m < MR; ++m) {
+          V xe = IC_(set1_epi32)(xp[(g * MR + m) * 2 + 0]);
+          V xo = IC_(set1_epi32)(xp[(g * MR + m) * 2 + 1]);
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v)
+            acc[m][v] = IC_(add_epi32)(acc[m][v], IC_(add_epi32)(IC_(madd_epi16)(ye[v], xe),
+                                                                 IC_(madd_epi16)(yo[v], xo)));
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) ICS_(c + m * P + v * W, acc[m][v]);
+#undef IC_
+#undef ICAND_
+#undef ICL_
+#undef ICS_
+#else
+    for (int m = 0; m < MR; ++m)
+      for (int r = 0; r < P; ++r) {
+        int32_t s = first ? 0 : c[m * P + r];
+        for (int64_t g = 0; g < ng; ++g) {
+          const uint8_t* y = yp + (g * P + r) * 4;
+          uint32_t xe = uint32_t(xp[(g * MR + m) * 2]), xo = uint32_t(xp[(g * MR + m) * 2 + 1]);
+          s += int32_t(y[0] * (xe & 0xffff) + y[2] * (xe >> 16) + y[1] * (xo & 0xffff) +
+                       y[3] * (xo >> 16));
+        }
+        c[m * P + r] = s;
+      }
+#endif
+  }
+  static inline Dist finish(Acc a, Aux xa, Aux ya) {
+    return int32_t(xa + ya - 2u * uint32_t(a));
+  }
+};
+
+// uint8 L1, exact.  Group of 8 bytes; VPSADBW sums |y - x| over 8 bytes per 64-bit lane.
+struct U8L1Policy {
+  using In = uint8_t;
+  using XW = uint64_t;
+  using Acc = uint64_t;
+  using Dist = int32_t;
+  using Aux = int32_t;
+  static constexpr int G = 8;
+  static constexpr int MR = MR_U8L1;
+  static constexpr int XWPG = 1;
+  static constexpr int KCG = 64;  // 512 bytes of a row
+
+  static int64_t groups(int64_t d) { return (d + G - 1) / G; }
+  static void pack_panel(const uint8_t* Y, int64_t nt, int64_t d, int64_t p, uint8_t* out) {
+    int64_t ng = groups(d);
+    int64_t r0 = p * P;
+    for (int r = 0; r < P; ++r) {
+      int64_t row = r0 + r;
+      const uint8_t* y = row < nt ? Y + row * d : nullptr;
+      for (int64_t g = 0; g < ng; ++g)
+        for (int b = 0; b < G; ++b) {
+          int64_t k = g * G + b;
+          out[(g * P + r) * G + b] = (y && k < d) ? y[k] : 0;
+        }
+    }
+  }
+  static void pack_block(const uint8_t* X, int64_t nq, int64_t d, int64_t q0, XW* out) {
+    int64_t ng = groups(d);
+    for (int m = 0; m < MR; ++m) {
+      int64_t q = q0 + m;
+      for (int64_t g = 0; g < ng; ++g) {
+        uint64_t w = 0;
+        for (int t = 0; t < 8; ++t) {
+          int64_t k = g * G + t;
+          uint64_t b = (q < nq && k < d) ? X[q * d + k] : 0;
+          w |= b << (8 * t);
+        }
+        out[g * MR + m] = w;
+      }
+    }
+  }
+  static Aux aux_x(const uint8_t*, int64_t) { return 0; }
+  static Aux aux_y(const uint8_t*, int64_t) { return 0; }
+
+  static inline void micro(const XW* __restrict xp, const In* __restrict yp, int64_t ng,
+                           Acc* __restrict c, bool first) {
+#if defined(__SSE2__)
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    using V = __m512i;
+#define IC_(f) _mm512_##f
+#define ICB_(x) _mm512_set1_epi64((long long)(x))
+#define ICL_(p) _mm512_loadu_si512((const void*)(p))
+#define ICS_(p, v) _mm512_storeu_si512((void*)(p), v)
+#elif defined(__AVX2__)
+    using V = __m256i;
+#define IC_(f) _mm256_##f
+#define ICB_(x) _mm256_set1_epi64x((long long)(x))
+#define ICL_(p) _mm256_loadu_si256((const __m256i*)(p))
+#define ICS_(p, v) _mm256_storeu_si256((__m256i*)(p), v)
+#else
+    using V = __m128i;
+#define IC_(f) _mm_##f
+#define ICB_(x) _mm_set1_epi64x((long long)(x))
+#define ICL_(p) _mm_loadu_si128((const __m128i*)(p))
+#define ICS_(p, v) _mm_storeu_si128((__m128i*)(p), v)
+#endif
+    constexpr int NV = P * 8 / NB;  // vectors per group of the panel
+    constexpr int W = NB / 8;       // rows (64-bit lanes) per vector
+    V acc[MR][NV];
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[m][v] = first ? ICB_(0) : ICL_(c + m * P + v * W);
+    for (int64_t g = 0; g < ng; ++g) {
+      V y[NV];
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) y[v] = ICL_(yp + (g * P) * 8 + v * NB);
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) {
+        V xb = ICB_(xp[g * MR + m]);
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v)
+          acc[m][v] = IC_(add_epi64)(acc[m][v], IC_(sad_epu8)(y[v], xb));
+      }
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) ICS_(c + m * P + v * W, acc[m][v]);
+#undef IC_
+#undef ICB_
+#undef ICL_
+#undef ICS_
+#else
+    for (int m = 0; m < MR; ++m)
+      for (int r = 0; r < P; ++r) {
+        uint64_t s = first ? 0 : c[m * P + r];
+        for (int64_t g = 0; g < ng; ++g) {
+          const uint8_t* y = yp + (g * P + r) * 8;
+          uint64_t x = xp[g * MR + m];
+          for (int t = 0; t < 8; ++t) {
+            int a = y[t], b = int((x >> (8 * t)) & 0xff);
+            s += uint64_t(a > b ? a - b : b - a);
+          }
+        }
+        c[m * P + r] = s;
+      }
+#endif
+  }
+  static inline Dist finish(Acc a, Aux, Aux) { return int32_t(a); }
+};
+
+// Row auxiliaries: float policies use one function for both sides.
+template <class Pol>
+static typename Pol::Aux aux_x(const typename Pol::In* r, int64_t d) {
+  if constexpr (std::is_floating_point_v<typename Pol::In>) return Pol::aux(r, d);
+  else return Pol::aux_x(r, d);
+}
+template <class Pol>
+static typename Pol::Aux aux_y(const typename Pol::In* r, int64_t d) {
+  if constexpr (std::is_floating_point_v<typename Pol::In>) return Pol::aux(r, d);
+  else return Pol::aux_y(r, d);
+}
+
+// ------------------------------------------------------------------------------------
+// The tiled driver: pack, then stream panels past chunks of queries.
+// ------------------------------------------------------------------------------------
+
+// Runs f() over items in parallel, catching exceptions and rethrowing the first after the
+// region (an exception must not cross an OpenMP boundary).
+template <class F>
+static void parallel_items(int64_t n, int threads, F f) {
+  std::exception_ptr err;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t it = 0; it < n; ++it) {
+    try {
+      f(it);
+    } catch (...) {
+#pragma omp critical(imgclf_err)
+      if (!err) err = std::current_exception();
+    }
+  }
+  if (err) std::rethrow_exception(err);
+}
+
+template <class Pol>
+struct Packed {
+  using In = typename Pol::In;
+  int64_t nt, d, ng, npanels, panel_elems;
+  Buffer<In> panels;
+  Buffer<typename Pol::Aux> yaux;
+
+  Packed(const In* Y, int64_t nt_, int64_t d_, int threads, Cancel& cancel)
+      : nt(nt_), d(d_), ng(Pol::groups(d_)), npanels((nt_ + P - 1) / P),
+        panel_elems(Pol::groups(d_) * P * Pol::G) {
+    panels.reset(size_t(npanels * panel_elems));
+    yaux.reset(size_t(npanels * P));
+    parallel_items(npanels, threads, [&](int64_t p) {
+      if (cancel.stopped()) return;
+      Pol::pack_panel(Y, nt, d, p, panels.data() + p * panel_elems);
+      for (int r = 0; r < P; ++r) {
+        int64_t row = p * P + r;
+        yaux[size_t(row)] = row < nt ? aux_y<Pol>(Y + row * d, d) : typename Pol::Aux(0);
+      }
+    });
+  }
+  const In* panel(int64_t p) const { return panels.data() + p * panel_elems; }
+};
+
+// Queries per chunk: a multiple of MR whose packed rows take about 384 KiB (L2-resident).
+template <class Pol>
+static int64_t chunk_rows(int64_t d) {
+  int64_t row_bytes = std::max<int64_t>(1, Pol::groups(d) * Pol::XWPG * (int64_t)sizeof(typename Pol::XW));
+  int64_t mb = (384 * 1024 / row_bytes) / Pol::MR * Pol::MR;
+  return std::clamp<int64_t>(mb, Pol::MR, 64 * Pol::MR);
+}
+
+// Calls sink(q, j, dist) for every (query, training row) pair of the work item
+// [q0, q1) x panels [p0, p1), tile by tile.  `sink` is the fused top-k or a matrix store.
+template <class Pol, class Sink>
+static void run_item(const typename Pol::In* X, int64_t nq, const Packed<Pol>& Yp, int64_t q0,
+                     int64_t q1, int64_t p0, int64_t p1, Cancel& cancel, bool poller, Sink sink) {
+  using XW = typename Pol::XW;
+  using Acc = typename Pol::Acc;
+  const int64_t d = Yp.d, ng = Yp.ng;
+  constexpr int MR = Pol::MR;
+  const int64_t nblocks = (q1 - q0 + MR - 1) / MR;
+  const int64_t block_words = ng * MR * Pol::XWPG;
+  Buffer<XW> xpack(size_t(nblocks * block_words));
+  Buffer<typename Pol::Aux> xaux(size_t(nblocks * MR));
+  for (int64_t b = 0; b < nblocks; ++b) {
+    Pol::pack_block(X, std::min(nq, q1), d, q0 + b * MR, xpack.data() + b * block_words);
+    for (int m = 0; m < MR; ++m) {
+      int64_t q = q0 + b * MR + m;
+      xaux[size_t(b * MR + m)] = q < q1 ? aux_x<Pol>(X + q * d, d) : typename Pol::Aux(0);
+    }
+  }
+  Buffer<Acc> tile(size_t(nblocks * MR * P));
+  for (int64_t p = p0; p < p1; ++p) {
+    if (((p - p0) & 15) == 0) {
+      if (poller) cancel.poll();
+      if (cancel.stopped()) return;
+    }
+    const typename Pol::In* yp = Yp.panel(p);
+    for (int64_t g0 = 0; g0 < ng; g0 += Pol::KCG) {
+      int64_t gn = std::min<int64_t>(Pol::KCG, ng - g0);
+      for (int64_t b = 0; b < nblocks; ++b)
+        Pol::micro(xpack.data() + b * block_words + g0 * MR * Pol::XWPG,
+                   yp + g0 * P * Pol::G, gn, tile.data() + b * MR * P, g0 == 0);
+    }
+    const int64_t j0 = p * P;
+    const int rows = int(std::min<int64_t>(P, Yp.nt - j0));
+    for (int64_t b = 0; b < nblocks; ++b)
+      for (int m = 0; m < MR; ++m) {
+        int64_t q = q0 + b * MR + m;
+        if (q >= q1) break;
+        const Acc* t = tile.data() + (b * MR + m) * P;
+        const auto xa = xaux[size_t(b * MR + m)];
+        const auto* ya = Yp.yaux.data() + j0;
+        sink(q, j0, rows, [&](int r) { return Pol::finish(t[r], xa, ya[r]); });
+      }
+  }
+}
+
+// Candidates: for each query the kk best (dist, index) pairs under Pol's distance, sorted.
+template <class Pol>
+static void knn_candidates(const typename Pol::In* X, int64_t nq, const typename Pol::In* Y,
+                           int64_t nt, int64_t d, int kk, typename Pol::Dist* cd, int32_t* ci,
+                           Cancel& cancel, int threads) {
+  using Dist = typename Pol::Dist;
+  Packed<Pol> Yp(Y, nt, d, threads, cancel);
+  if (cancel.stopped()) return;
+  const int64_t mb = chunk_rows<Pol>(d);
+  const int64_t nchunks = (nq + mb - 1) / mb;
+  int64_t nsplit = 1;
+  if (nchunks < 2 * threads) nsplit = std::min<int64_t>(Yp.npanels, (2 * threads + nchunks - 1) / nchunks);
+  const int64_t ppsplit = (Yp.npanels + nsplit - 1) / nsplit;
+  nsplit = (Yp.npanels + ppsplit - 1) / ppsplit;
+
+  // With several splits, each writes its own candidate lists, merged below.
+  Buffer<Dist> sd(nsplit > 1 ? size_t(nsplit * nq * kk) : 0);
+  Buffer<int32_t> si(nsplit > 1 ? size_t(nsplit * nq * kk) : 0);
+  parallel_items(nchunks * nsplit, threads, [&](int64_t it) {
+    const int64_t c = it / nsplit, s = it % nsplit;
+    const int64_t q0 = c * mb, q1 = std::min(nq, q0 + mb);
+    const int64_t p0 = s * ppsplit, p1 = std::min(Yp.npanels, p0 + ppsplit);
+    Dist* hd = nsplit > 1 ? sd.data() + (s * nq + q0) * kk : cd + q0 * kk;
+    int32_t* hi = nsplit > 1 ? si.data() + (s * nq + q0) * kk : ci + q0 * kk;
+    std::vector<TopK<Dist>> heaps(size_t(q1 - q0));
+    for (int64_t q = q0; q < q1; ++q) {
+      heaps[size_t(q - q0)] = TopK<Dist>{hd + (q - q0) * kk, hi + (q - q0) * kk, kk};
+      heaps[size_t(q - q0)].clear();
+    }
+    const bool poller = omp_get_thread_num() == 0;
+    run_item<Pol>(X, nq, Yp, q0, q1, p0, p1, cancel, poller,
+                  [&](int64_t q, int64_t j0, int rows, auto dist) {
+                    TopK<Dist>& h = heaps[size_t(q - q0)];
+                    for (int r = 0; r < rows; ++r) {
+                      Dist v = dist(r);
+                      if (v <= h.top()) h.push(v, int32_t(j0 + r));
+                    }
+                  });
+    for (auto& h : heaps) h.sort();
+  });
+  if (nsplit == 1 || cancel.stopped()) return;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t q = 0; q < nq; ++q) {
+    TopK<Dist> h{cd + q * kk, ci + q * kk, kk};
+    h.clear();
+    for (int64_t s = 0; s < nsplit; ++s) {
+      const Dist* a = sd.data() + (s * nq + q) * kk;
+      const int32_t* b = si.data() + (s * nq + q) * kk;
+      for (int t = 0; t < kk && b[t] != TopK<Dist>::kNoIndex; ++t) {
+        if (!h.less(a[t], b[t], h.d[0], h.i[0])) break;  // sorted: the rest lose too
+        h.push(a[t], b[t]);
+      }
+    }
+    h.sort();
+  }
+}
+
+template <class Pol, class Out>
+static void pairwise_impl(const typename Pol::In* X, int64_t nq, const typename Pol::In* Y,
+                          int64_t nt, int64_t d, Out* out, Cancel& cancel, int threads) {
+  Packed<Pol> Yp(Y, nt, d, threads, cancel);
+  if (cancel.stopped()) return;
+  const int64_t mb = chunk_rows<Pol>(d);
+  const int64_t nchunks = (nq + mb - 1) / mb;
+  int64_t nsplit = nchunks < 2 * threads ? std::min<int64_t>(Yp.npanels, 2 * threads) : 1;
+  const int64_t ppsplit = (Yp.npanels + nsplit - 1) / nsplit;
+  nsplit = (Yp.npanels + ppsplit - 1) / ppsplit;
+  parallel_items(nchunks * nsplit, threads, [&](int64_t it) {
+    const int64_t c = it / nsplit, s = it % nsplit;
+    const int64_t q0 = c * mb, q1 = std::min(nq, q0 + mb);
+    const int64_t p0 = s * ppsplit, p1 = std::min(Yp.npanels, p0 + ppsplit);
+    run_item<Pol>(X, nq, Yp, q0, q1, p0, p1, cancel, omp_get_thread_num() == 0,
+                  [&](int64_t q, int64_t j0, int rows, auto dist) {
+                    Out* o = out + q * nt + j0;
+                    for (int r = 0; r < rows; ++r) o[r] = Out(dist(r));
+                  });
+  });
+}
+
+// ------------------------------------------------------------------------------------
+// float32: fast candidates, float64 re-rank, proof of completeness, exact fallback.
+// ------------------------------------------------------------------------------------
+
+static double exact_dist(const float* x, const float* y, int64_t d, Metric m) {
+  double s[4] = {0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 4 <= d; k += 4)
+    for (int t = 0; t < 4; ++t) {
+      double v = double(y[k + t]) - double(x[k + t]);
+      s[t] += m == Metric::L1 ? std::fabs(v) : v * v;
+    }
+  for (; k < d; ++k) {
+    double v = double(y[k]) - double(x[k]);
+    s[0] += m == Metric::L1 ? std::fabs(v) : v * v;
+  }
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+static int64_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
+                       int64_t k, Metric metric, float* out_d, int64_t* out_i, Cancel& cancel,
+                       int threads) {
+  const int kk = int(std::min<int64_t>(nt, 2 * k + 8));
+  Buffer<float> cd(size_t(nq * kk));
+  Buffer<int32_t> ci(size_t(nq * kk));
+  if (metric == Metric::SqL2)
+    knn_candidates<FloatPolicy<float, Op::Dot>>(X, nq, Y, nt, d, kk, cd.data(), ci.data(), cancel, threads);
+  else
+    knn_candidates<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, kk, cd.data(), ci.data(), cancel, threads);
+  if (cancel.stopped()) return 0;
+
+  // Rounding bounds of the float32 pass (u = 2^-24, gamma_n = n u / (1 - n u)):
+  //   L2 by |x|^2 + |y|^2 - 2 x.y:  |a - t| <= (2 gamma_d + 4u) (|x| + |y|_max)^2
+  //   L1 summed directly:           t >= a / ((1 + u)(1 + gamma_d))
+  const double u = std::ldexp(1.0, -24);
+  const double gam = double(d) * u / (1.0 - double(d) * u);
+  double ymax = 0;
+  if (metric == Metric::SqL2) {
+#pragma omp parallel for reduction(max : ymax) num_threads(threads)
+    for (int64_t j = 0; j < nt; ++j) {
+      double s = 0;
+      for (int64_t t = 0; t < d; ++t) s += double(Y[j * d + t]) * double(Y[j * d + t]);
+      ymax = std::max(ymax, std::sqrt(s));
+    }
+  }
+  std::vector<int64_t> redo;
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double> ed(static_cast<size_t>(kk));
+    std::vector<int32_t> ei(static_cast<size_t>(kk));
+    std::vector<int64_t> my_redo;
+#pragma omp for schedule(static)
+    for (int64_t q = 0; q < nq; ++q) {
+      const float* x = X + q * d;
+      const float* a = cd.data() + q * kk;
+      const int32_t* ix = ci.data() + q * kk;
+      for (int t = 0; t < kk; ++t) { ed[size_t(t)] = exact_dist(x, Y + int64_t(ix[t]) * d, d, metric); ei[size_t(t)] = ix[t]; }
+      TopK<double> h{ed.data(), ei.data(), kk};
+      h.sort();
+      bool proven = kk >= nt;  // every training row is a candidate
+      if (!proven) {
+        const double worst = double(a[kk - 1]), dk = ed[size_t(k - 1)];
+        if (metric == Metric::SqL2) {
+          double xn = 0;
+          for (int64_t t = 0; t < d; ++t) xn += double(x[t]) * double(x[t]);
+          double e = 1.01 * (2 * gam + 4 * u) * (std::sqrt(xn) + ymax) * (std::sqrt(xn) + ymax);
+          proven = worst - e > dk;
+        } else {
+          proven = worst / ((1 + u) * (1 + gam) * 1.01) > dk;
+        }
+      }
+      if (!proven) { my_redo.push_back(q); continue; }
+      for (int64_t t = 0; t < k; ++t) {
+        out_d[q * k + t] = float(ed[size_t(t)]);
+        out_i[q * k + t] = ei[size_t(t)];
+      }
+    }
+#pragma omp critical(imgclf_redo)
+    redo.insert(redo.end(), my_redo.begin(), my_redo.end());
+  }
+  // Queries whose candidates could not be proven complete: exact float64 scan.
+  parallel_items(int64_t(redo.size()), threads, [&](int64_t r) {
+    if (cancel.stopped()) return;
+    const int64_t q = redo[size_t(r)];
+    std::vector<double> hd(static_cast<size_t>(k));
+    std::vector<int32_t> hi(static_cast<size_t>(k));
+    TopK<double> h{hd.data(), hi.data(), int(k)};
+    h.clear();
+    for (int64_t j = 0; j < nt; ++j) h.push(exact_dist(X + q * d, Y + j * d, d, metric), int32_t(j));
+    h.sort();
+    for (int64_t t = 0; t < k; ++t) { out_d[q * k + t] = float(hd[size_t(t)]); out_i[q * k + t] = hi[size_t(t)]; }
+  });
+  return int64_t(redo.size());
+}
+
+template <class Pol, class OutD>
+static int64_t knn_direct(const typename Pol::In* X, int64_t nq, const typename Pol::In* Y,
+                          int64_t nt, int64_t d, int64_t k, OutD* out_d, int64_t* out_i,
+                          Cancel& cancel, int threads) {
+  using Dist = typename Pol::Dist;
+  Buffer<Dist> cd(size_t(nq * k));
+  Buffer<int32_t> ci(size_t(nq * k));
+  knn_candidates<Pol>(X, nq, Y, nt, d, int(k), cd.data(), ci.data(), cancel, threads);
+  for (int64_t t = 0; t < nq * k; ++t) { out_d[t] = OutD(cd[size_t(t)]); out_i[t] = ci[size_t(t)]; }
+  return 0;
+}
+
+static int64_t knn_f64(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
+                       int64_t k, Metric m, double* out_d, int64_t* out_i, Cancel& cancel,
+                       int threads) {
+  if (m == Metric::SqL2)
+    return knn_direct<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
+  return knn_direct<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
+}
+
+static int64_t knn_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
+                      int64_t k, Metric m, int32_t* out_d, int64_t* out_i, Cancel& cancel,
+                      int threads) {
+  if (m == Metric::SqL2)
+    return knn_direct<U8L2Policy>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
+  return knn_direct<U8L1Policy>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
+}
+
+static void pairwise_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
+                         Metric m, float* out, Cancel& cancel, int threads) {
+  if (m == Metric::SqL2)
+    pairwise_impl<FloatPolicy<float, Op::Sq>>(X, nq, Y, nt, d, out, cancel, threads);
+  else
+    pairwise_impl<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, out, cancel, threads);
+}
+static void pairwise_f64(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
+                         Metric m, double* out, Cancel& cancel, int threads) {
+  if (m == Metric::SqL2)
+    pairwise_impl<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, out, cancel, threads);
+  else
+    pairwise_impl<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, out, cancel, threads);
+}
+static void pairwise_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
+                        Metric m, int32_t* out, Cancel& cancel, int threads) {
+  if (m == Metric::SqL2) pairwise_impl<U8L2Policy>(X, nq, Y, nt, d, out, cancel, threads);
+  else pairwise_impl<U8L1Policy>(X, nq, Y, nt, d, out, cancel, threads);
+}
+
+extern const Ops ops;
+const Ops ops = {IMGCLF_ISA_NAME, knn_f32, knn_f64, knn_u8, pairwise_f32, pairwise_f64, pairwise_u8};
+
+}  // namespace IMGCLF_ISA
+}  // namespace cpu
+}  // namespace imgclf

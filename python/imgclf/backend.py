@@ -1,0 +1,102 @@
+"""Which compute backends exist, which one an op uses, and the knobs they share.
+
+Backends:
+  "cpu"   the compiled C++ module ``imgclf._cpu`` (SIMD + OpenMP)
+  "numpy" the NumPy reference (:mod:`imgclf._reference`), always available
+  "cuda"  the compiled CUDA module ``imgclf._cuda`` for CuPy arrays
+
+``IMGCLF_BACKEND`` (``auto``, ``cpu`` or ``numpy``) overrides the choice for NumPy
+inputs, e.g. to compare against the reference; ``IMGCLF_SIMD`` caps the SIMD level.
+"""
+from __future__ import annotations
+
+import os
+
+_cpu = None
+_cpu_error = None
+try:
+    from . import _cpu  # noqa: F811
+except Exception as exc:  # missing or unloadable: every op falls back to the reference
+    _cpu_error = f"{type(exc).__name__}: {exc}"
+
+_cuda = None
+_cuda_error = None
+try:
+    from . import _cuda  # noqa: F811
+except Exception as exc:
+    _cuda_error = f"{type(exc).__name__}: {exc}"
+
+BACKENDS = ("auto", "cpu", "numpy", "cuda")
+
+
+def cpu_available():
+    """True when the compiled CPU module loaded."""
+    return _cpu is not None
+
+
+def cpu_unavailable_reason():
+    return _cpu_error
+
+
+def gpu_status():
+    """(usable, description): a GPU counts as usable only after a probe kernel ran on it."""
+    if _cuda is None:
+        return False, f"imgclf._cuda not available ({_cuda_error})"
+    n, why = _cuda.device_count()
+    if n == 0:
+        return False, f"no CUDA device ({why})" if why else "no CUDA device"
+    ok, why = _cuda.probe(0)
+    if not ok:
+        return False, f"CUDA device 0 not usable: {why}"
+    return True, f"{n} device(s); device 0: {_cuda.device_name(0)}"
+
+
+def resolve(backend="auto", array=None):
+    """The backend that will run an op for ``array`` under the request ``backend``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    is_cupy = array is not None and type(array).__module__.startswith("cupy")
+    if is_cupy:
+        if backend in ("cpu", "numpy"):
+            raise ValueError(f"backend={backend!r} cannot take CuPy arrays; pass NumPy arrays or use 'cuda'")
+        return "cuda-reference"  # CUDA kernels for the kNN ops are not built yet: reference with xp=cupy
+    if backend == "cuda":
+        raise ValueError("backend='cuda' needs CuPy arrays (cupy.asarray(x))")
+    if backend == "auto":
+        backend = os.environ.get("IMGCLF_BACKEND", "auto").lower() or "auto"
+        if backend not in ("auto", "cpu", "numpy"):
+            raise ValueError(f"IMGCLF_BACKEND must be auto, cpu or numpy, got {backend!r}")
+        if backend == "auto":
+            return "cpu" if _cpu is not None else "numpy"
+    if backend == "cpu" and _cpu is None:
+        raise RuntimeError(f"backend='cpu' requested but imgclf._cpu could not be loaded: {_cpu_error}")
+    return backend
+
+
+def set_num_threads(n):
+    """Threads for compiled CPU kernels; ``None`` or 0 restores the OpenMP default
+    (``OMP_NUM_THREADS`` or all cores)."""
+    if n is not None and (not isinstance(n, (int,)) or isinstance(n, bool) or n < 0):
+        raise ValueError(f"n must be a non-negative int or None, got {n!r}")
+    if _cpu is not None:
+        _cpu.set_num_threads(int(n or 0))
+
+
+def get_num_threads():
+    return _cpu.num_threads() if _cpu is not None else 1
+
+
+def simd_levels():
+    """SIMD levels this CPU supports, best first (empty without the compiled module)."""
+    return list(_cpu.simd_levels()) if _cpu is not None else []
+
+
+def simd_level():
+    return _cpu.simd_level() if _cpu is not None else None
+
+
+def set_simd_level(level):
+    """Force a SIMD level ("avx512", "avx2", "generic"), e.g. to compare them."""
+    if _cpu is None:
+        raise RuntimeError(f"imgclf._cpu is not available: {_cpu_error}")
+    _cpu.set_simd_level(level)
