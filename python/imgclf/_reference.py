@@ -37,19 +37,18 @@ def _chunk_rows(n_train, d, budget=1 << 26):
 
 def _exact_block(Xc, Y, metric, xp):
     """float64 distances of a block of queries to all of Y (sqeuclidean or l1)."""
-    Xc = Xc.astype(xp.float64)
-    Y = Y.astype(xp.float64)
-    if metric == "l1":
-        out = xp.empty((Xc.shape[0], Y.shape[0]), dtype=xp.float64)
-        for i in range(Xc.shape[0]):
-            out[i] = xp.abs(Y - Xc[i]).sum(axis=1)
-        return out
-    # squared L2: exact for uint8 data (integers < 2^53); for floats, the norms identity in
-    # float64 is far below float32 resolution
-    xn = (Xc * Xc).sum(axis=1)[:, None]
-    yn = (Y * Y).sum(axis=1)[None, :]
-    D = xn + yn - 2.0 * (Xc @ Y.T)
-    return xp.maximum(D, 0.0)
+    if metric == "sqeuclidean" and Xc.dtype == np.uint8:
+        # the norms identity is exact on integers below 2^53, and fast (one GEMM)
+        Xf, Yf = Xc.astype(xp.float64), Y.astype(xp.float64)
+        D = (Xf * Xf).sum(axis=1)[:, None] + (Yf * Yf).sum(axis=1)[None, :] - 2.0 * (Xf @ Yf.T)
+        return xp.maximum(D, 0.0)
+    # floats: differences first, so no cancellation between large norms
+    Yf = Y.astype(xp.float64)
+    out = xp.empty((Xc.shape[0], Y.shape[0]), dtype=xp.float64)
+    for i in range(Xc.shape[0]):
+        diff = Yf - Xc[i].astype(xp.float64)
+        out[i] = xp.abs(diff).sum(axis=1) if metric == "l1" else (diff * diff).sum(axis=1)
+    return out
 
 
 def _finish(D, dtype, metric, xp):

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <utility>
+#include <vector>
 
 namespace imgclf {
 
@@ -43,14 +45,13 @@ struct TopK {
     }
     d[pos] = dist; i[pos] = idx;
   }
-  // Sort ascending by (distance, index); the heap property is lost.
+  // Sort ascending by (distance, index); works on any arrangement, not only a heap.
   void sort() {
-    if (kk > 32) {  // large k (up to n_train): heap-sort in place, O(kk log kk)
-      for (int end = kk - 1; end > 0; --end) {
-        D dv = d[end]; int32_t iv = i[end];
-        d[end] = d[0]; i[end] = i[0];
-        sift_down(dv, iv, end);
-      }
+    if (kk > 32) {  // large k (up to n_train)
+      std::vector<std::pair<D, int32_t>> v(static_cast<size_t>(kk));
+      for (int t = 0; t < kk; ++t) v[size_t(t)] = {d[t], i[t]};
+      std::sort(v.begin(), v.end());
+      for (int t = 0; t < kk; ++t) { d[t] = v[size_t(t)].first; i[t] = v[size_t(t)].second; }
       return;
     }
     for (int a = 1; a < kk; ++a) {
