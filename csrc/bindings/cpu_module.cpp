@@ -14,9 +14,10 @@ using namespace imgclf;
 
 namespace {
 
+// dtype equivalence (native byte order included), not object identity
 template <class T>
 bool is(const py::array& a) {
-  return a.dtype().is(py::dtype::of<T>());
+  return py::isinstance<py::array_t<T>>(a);
 }
 
 void check_matrix(const py::array& a, const char* name) {
@@ -60,7 +61,7 @@ int64_t knn(py::array X, py::array Y, int64_t k, int metric, py::array out_d, py
   check_matrix(Y, "train");
   const int64_t nq = X.shape(0), nt = Y.shape(0), d = X.shape(1);
   if (Y.shape(1) != d) throw py::value_error("queries and train have different feature counts");
-  if (!X.dtype().is(Y.dtype())) throw py::type_error("queries and train must have the same dtype");
+  if (!X.dtype().equal(Y.dtype())) throw py::type_error("queries and train must have the same dtype");
   if (k < 1 || k > nt) throw py::value_error("k must be in [1, n_train]");
   if (nt >= INT32_MAX) throw py::value_error("train has too many rows (at most 2^31 - 2)");
   check_out(out_d, "out_distances", nq, k);
@@ -97,7 +98,7 @@ void pairwise(py::array X, py::array Y, int metric, py::array out) {
   check_matrix(Y, "Y");
   const int64_t nq = X.shape(0), nt = Y.shape(0), d = X.shape(1);
   if (Y.shape(1) != d) throw py::value_error("X and Y have different feature counts");
-  if (!X.dtype().is(Y.dtype())) throw py::type_error("X and Y must have the same dtype");
+  if (!X.dtype().equal(Y.dtype())) throw py::type_error("X and Y must have the same dtype");
   check_out(out, "out", nq, nt);
   const Metric m = to_metric(metric);
   const cpu::Ops& ops = cpu::active_ops();

@@ -52,7 +52,7 @@ def _common_dtype(a, b):
 
 def _prepare(X, name, dtype, xp, check_finite=True):
     X = _as_2d(X, name, xp)
-    if X.dtype != dtype:
+    if X.dtype != dtype or not X.dtype.isnative:
         X = X.astype(dtype)
     X = xp.ascontiguousarray(X)
     if check_finite and dtype.kind == "f" and not bool(xp.isfinite(X).all()):
