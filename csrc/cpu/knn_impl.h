@@ -43,7 +43,7 @@ constexpr int P = 32;  // training rows per panel
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 constexpr int NB = 64;  // native vector bytes
-constexpr int MR_F32 = 12, MR_F64 = 6, MR_U8L2 = 12, MR_U8L1 = 6;
+constexpr int MR_F32 = 12, MR_F64 = 6, MR_U8L2 = 8, MR_U8L1 = 6;
 #elif defined(__AVX2__)
 constexpr int NB = 32;
 constexpr int MR_F32 = 3, MR_F64 = 1, MR_U8L2 = 2, MR_U8L1 = 1;
@@ -59,10 +59,24 @@ constexpr bool kVnni = false;
 #endif
 
 template <class T> struct NVec;
-template <> struct NVec<float> { typedef float type __attribute__((vector_size(NB))); };
-template <> struct NVec<double> { typedef double type __attribute__((vector_size(NB))); };
+template <> struct NVec<float> {
+  typedef float type __attribute__((vector_size(NB)));
+  typedef int32_t bits __attribute__((vector_size(NB)));
+  static constexpr int32_t kAbs = 0x7fffffff;
+};
+template <> struct NVec<double> {
+  typedef double type __attribute__((vector_size(NB)));
+  typedef int64_t bits __attribute__((vector_size(NB)));
+  static constexpr int64_t kAbs = 0x7fffffffffffffffLL;
+};
 template <class T>
 using nvec = typename NVec<T>::type;
+// |v| by clearing the sign bits: one logical op (a compare-and-negate would take three)
+template <class T>
+static inline nvec<T> vabs(nvec<T> v) {
+  using B = typename NVec<T>::bits;
+  return (nvec<T>)((B)v & NVec<T>::kAbs);
+}
 
 enum class Op { Dot, Sq, Abs };
 
@@ -138,8 +152,7 @@ struct FloatPolicy {
             V t = y[v] - xs;
             acc[m][v] += t * t;
           } else {
-            V t = y[v] - xs;
-            acc[m][v] += t < V{} ? -t : t;
+            acc[m][v] += vabs<T>(y[v] - xs);
           }
         }
       }
@@ -474,12 +487,13 @@ struct Packed {
   const In* panel(int64_t p) const { return panels.data() + p * panel_elems; }
 };
 
-// Queries per chunk: a multiple of MR whose packed rows take about 384 KiB (L2-resident).
+// Queries per chunk: a multiple of MR whose packed rows take about 768 KiB (L2-resident:
+// larger chunks re-read each training panel fewer times; see bench/NOTES.md).
 template <class Pol>
 static int64_t chunk_rows(int64_t d) {
   int64_t row_bytes = std::max<int64_t>(1, Pol::groups(d) * Pol::XWPG * (int64_t)sizeof(typename Pol::XW));
-  int64_t mb = (384 * 1024 / row_bytes) / Pol::MR * Pol::MR;
-  return std::clamp<int64_t>(mb, Pol::MR, 64 * Pol::MR);
+  int64_t mb = (768 * 1024 / row_bytes) / Pol::MR * Pol::MR;
+  return std::clamp<int64_t>(mb, Pol::MR, 160 * Pol::MR);
 }
 
 // Calls sink(q, j, dist) for every (query, training row) pair of the work item
@@ -524,7 +538,10 @@ static void run_item(const typename Pol::In* X, int64_t nq, const Packed<Pol>& Y
         const Acc* t = tile.data() + (b * MR + m) * P;
         const auto xa = xaux[size_t(b * MR + m)];
         const auto* ya = Yp.yaux.data() + j0;
-        sink(q, j0, rows, [&](int r) { return Pol::finish(t[r], xa, ya[r]); });
+        alignas(64) typename Pol::Dist row[P];
+#pragma GCC ivdep
+        for (int r = 0; r < P; ++r) row[r] = Pol::finish(t[r], xa, ya[r]);
+        sink(q, j0, rows, row);
       }
   }
 }
@@ -560,12 +577,14 @@ static void knn_candidates(const typename Pol::In* X, int64_t nq, const typename
     }
     const bool poller = omp_get_thread_num() == 0;
     run_item<Pol>(X, nq, Yp, q0, q1, p0, p1, cancel, poller,
-                  [&](int64_t q, int64_t j0, int rows, auto dist) {
+                  [&](int64_t q, int64_t j0, int rows, const Dist* row) {
                     TopK<Dist>& h = heaps[size_t(q - q0)];
-                    for (int r = 0; r < rows; ++r) {
-                      Dist v = dist(r);
-                      if (v <= h.top()) h.push(v, int32_t(j0 + r));
-                    }
+                    const Dist thr = h.top();
+                    int hit = 0;  // vectorized test: does any distance reach the heap?
+                    for (int r = 0; r < P; ++r) hit |= row[r] <= thr;
+                    if (!hit) return;
+                    for (int r = 0; r < rows; ++r)
+                      if (row[r] <= h.top()) h.push(row[r], int32_t(j0 + r));
                   });
     for (auto& h : heaps) h.sort();
   });
@@ -601,9 +620,9 @@ static void pairwise_impl(const typename Pol::In* X, int64_t nq, const typename 
     const int64_t q0 = c * mb, q1 = std::min(nq, q0 + mb);
     const int64_t p0 = s * ppsplit, p1 = std::min(Yp.npanels, p0 + ppsplit);
     run_item<Pol>(X, nq, Yp, q0, q1, p0, p1, cancel, omp_get_thread_num() == 0,
-                  [&](int64_t q, int64_t j0, int rows, auto dist) {
+                  [&](int64_t q, int64_t j0, int rows, const auto* row) {
                     Out* o = out + q * nt + j0;
-                    for (int r = 0; r < rows; ++r) o[r] = Out(dist(r));
+                    for (int r = 0; r < rows; ++r) o[r] = Out(row[r]);
                   });
   });
 }
