@@ -168,6 +168,21 @@ struct FloatPolicy {
   }
 };
 
+// uint8 panel: [d/G][32 rows][G bytes], zero-padded past d and past the last row.
+template <int G>
+static void pack_byte_panel(const uint8_t* Y, int64_t nt, int64_t d, int64_t p, uint8_t* out) {
+  const int64_t ng = (d + G - 1) / G;
+  for (int r = 0; r < P; ++r) {
+    const int64_t row = p * P + r;
+    const uint8_t* y = row < nt ? Y + row * d : nullptr;
+    for (int64_t g = 0; g < ng; ++g)
+      for (int b = 0; b < G; ++b) {
+        const int64_t k = g * G + b;
+        out[(g * P + r) * G + b] = (y && k < d) ? y[k] : 0;
+      }
+  }
+}
+
 // uint8 squared L2, exact.  Group of 4 bytes; dist = |x|^2 + |y|^2 - 2 x.y in uint32
 // arithmetic (the true value is < 2^31 for d <= 33025, so wrap-around cancels).
 // VNNI: x.y = dpbusd(y as u8, x - 128 as s8) + 128 * sum(y), folded into the row aux.
@@ -185,17 +200,7 @@ struct U8L2Policy {
 
   static int64_t groups(int64_t d) { return (d + G - 1) / G; }
   static void pack_panel(const uint8_t* Y, int64_t nt, int64_t d, int64_t p, uint8_t* out) {
-    int64_t ng = groups(d);
-    int64_t r0 = p * P;
-    for (int r = 0; r < P; ++r) {
-      int64_t row = r0 + r;
-      const uint8_t* y = row < nt ? Y + row * d : nullptr;
-      for (int64_t g = 0; g < ng; ++g)
-        for (int b = 0; b < G; ++b) {
-          int64_t k = g * G + b;
-          out[(g * P + r) * G + b] = (y && k < d) ? y[k] : 0;
-        }
-    }
+    pack_byte_panel<G>(Y, nt, d, p, out);
   }
   static void pack_block(const uint8_t* X, int64_t nq, int64_t d, int64_t q0, XW* out) {
     int64_t ng = groups(d);
@@ -332,17 +337,7 @@ struct U8L1Policy {
 
   static int64_t groups(int64_t d) { return (d + G - 1) / G; }
   static void pack_panel(const uint8_t* Y, int64_t nt, int64_t d, int64_t p, uint8_t* out) {
-    int64_t ng = groups(d);
-    int64_t r0 = p * P;
-    for (int r = 0; r < P; ++r) {
-      int64_t row = r0 + r;
-      const uint8_t* y = row < nt ? Y + row * d : nullptr;
-      for (int64_t g = 0; g < ng; ++g)
-        for (int b = 0; b < G; ++b) {
-          int64_t k = g * G + b;
-          out[(g * P + r) * G + b] = (y && k < d) ? y[k] : 0;
-        }
-    }
+    pack_byte_panel<G>(Y, nt, d, p, out);
   }
   static void pack_block(const uint8_t* X, int64_t nq, int64_t d, int64_t q0, XW* out) {
     int64_t ng = groups(d);

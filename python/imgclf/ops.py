@@ -83,6 +83,14 @@ def _check_int(v, name):
     return int(v)
 
 
+def _finish_l2(sq, metric):
+    """The kernels return squared L2; "l2" takes the root (in place for floats, float64
+    for the exact int32 distances of uint8 inputs)."""
+    if metric != "l2":
+        return sq
+    return np.sqrt(sq, out=sq) if sq.dtype.kind == "f" else np.sqrt(sq.astype(np.float64))
+
+
 def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
     """Distance matrix between the rows of X and the rows of Y (Y defaults to X).
 
@@ -99,9 +107,7 @@ def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
     if be == "cpu" and not udist:
         out = np.empty((X.shape[0], Y.shape[0]), dtype=np.int32 if X.dtype == np.uint8 else X.dtype)
         _backend._cpu.pairwise(X, Y, _METRIC_CODE[metric], out)
-        if metric == "l2":
-            out = np.sqrt(out, out=out) if out.dtype.kind == "f" else np.sqrt(out.astype(np.float64))
-        return out
+        return _finish_l2(out, metric)
     return _reference.pairwise_distances(X, Y, metric)
 
 
@@ -129,9 +135,7 @@ def knn(queries, train, k, metric="l2", *, backend="auto"):
         dist = np.empty((X.shape[0], k), dtype=kdtype)
         idx = np.empty((X.shape[0], k), dtype=np.int64)
         _backend._cpu.knn(X, Y, k, _METRIC_CODE[metric], dist, idx)
-        if metric == "l2":
-            dist = np.sqrt(dist, out=dist) if dist.dtype.kind == "f" else np.sqrt(dist.astype(np.float64))
-        return dist, idx
+        return _finish_l2(dist, metric), idx
     return _reference.knn(X, Y, k, metric)
 
 
