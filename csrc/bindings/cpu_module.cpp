@@ -6,11 +6,16 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "kernels.h"
 
 namespace py = pybind11;
 using namespace imgclf;
+using cpu::DType;
+using cpu::LossKind;
+using cpu::PenaltyKind;
 
 namespace {
 
@@ -148,6 +153,235 @@ void vote(py::array_t<int64_t, 0> labels, py::object dist, int64_t n_classes, in
   cpu::vote(lab, dp, nq, k, n_classes, weights, tie_break, ol, os, th);
 }
 
+// ---- losses, penalties, the linear minibatch, optimizer steps ----------------------------
+
+template <class T>
+void check_same(const py::array& a, const py::array& b, const char* an, const char* bn) {
+  if (!is<T>(b)) throw py::type_error(std::string(bn) + " must have the dtype of " + an);
+  bool same = a.ndim() == b.ndim();
+  for (py::ssize_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
+  if (!same) throw py::value_error(std::string(bn) + " must have the shape of " + an);
+  if (!(b.flags() & py::array::c_style)) throw py::value_error(std::string(bn) + " must be C-contiguous");
+}
+
+const int64_t* labels_ptr(const py::array& y, int64_t n, int64_t C) {
+  if (!is<int64_t>(y) || y.ndim() != 1 || y.shape(0) != n || !(y.flags() & py::array::c_style))
+    throw py::value_error("y must be a contiguous int64 vector with one label per row");
+  auto p = static_cast<const int64_t*>(y.data());
+  for (int64_t i = 0; i < n; ++i)
+    if (p[i] < 0 || p[i] >= C) throw py::value_error("y must lie in [0, n_classes)");
+  return p;
+}
+
+double class_loss(py::array S, py::array y, int kind, double margin, py::array dS) {
+  check_matrix(S, "scores");
+  const int64_t n = S.shape(0), C = S.shape(1);
+  if (kind < 0 || kind > 2) throw py::value_error("loss kind must be 0 (softmax), 1 (svm) or 2 (squared svm)");
+  const int64_t* yp = labels_ptr(y, n, C);
+  check_out(dS, "dscores", n, C);
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  if (is<float>(S)) {
+    check_same<float>(S, dS, "scores", "dscores");
+    auto sp = static_cast<const float*>(S.data());
+    auto dp = static_cast<float*>(dS.mutable_data());
+    py::gil_scoped_release nogil;
+    return ops.loss_f32(sp, n, C, yp, LossKind(kind), margin, dp, th);
+  }
+  if (is<double>(S)) {
+    check_same<double>(S, dS, "scores", "dscores");
+    auto sp = static_cast<const double*>(S.data());
+    auto dp = static_cast<double*>(dS.mutable_data());
+    py::gil_scoped_release nogil;
+    return ops.loss_f64(sp, n, C, yp, LossKind(kind), margin, dp, th);
+  }
+  throw py::type_error("scores must be float32 or float64");
+}
+
+double penalty(py::array W, int kind, double beta, double reg, py::object grad) {
+  if (!(W.flags() & py::array::c_style)) throw py::value_error("W must be C-contiguous");
+  if (kind < 0 || kind > 2) throw py::value_error("penalty kind must be 0 (l2), 1 (l1) or 2 (elasticnet)");
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  const int64_t n = W.size();
+  py::array g;
+  if (!grad.is_none()) {
+    g = grad.cast<py::array>();
+    if (!g.writeable()) throw py::value_error("grad must be writeable");
+  }
+  if (is<float>(W)) {
+    float* gp = nullptr;
+    if (g) { check_same<float>(W, g, "W", "grad"); gp = static_cast<float*>(g.mutable_data()); }
+    auto wp = static_cast<const float*>(W.data());
+    py::gil_scoped_release nogil;
+    return ops.penalty_f32(wp, n, PenaltyKind(kind), beta, reg, gp, th);
+  }
+  if (is<double>(W)) {
+    double* gp = nullptr;
+    if (g) { check_same<double>(W, g, "W", "grad"); gp = static_cast<double*>(g.mutable_data()); }
+    auto wp = static_cast<const double*>(W.data());
+    py::gil_scoped_release nogil;
+    return ops.penalty_f64(wp, n, PenaltyKind(kind), beta, reg, gp, th);
+  }
+  throw py::type_error("W must be float32 or float64");
+}
+
+template <class T>
+double linear_grad_t(cpu::LinearBatch& lb, py::object shift, py::array W, py::array b,
+                     py::array dW, py::array db, bool is_f32) {
+  const T* sp = nullptr;
+  py::array sh;
+  if (!shift.is_none()) {
+    sh = shift.cast<py::array>();
+    if (!is<T>(sh) || sh.size() != lb.d || !(sh.flags() & py::array::c_style))
+      throw py::value_error("shift must be a contiguous vector of n_features values of W's dtype");
+    sp = static_cast<const T*>(sh.data());
+  }
+  check_same<T>(W, dW, "W", "dW");
+  if (!is<T>(b) || b.ndim() != 1 || b.shape(0) != lb.C) throw py::value_error("b must be a vector of n_classes values of W's dtype");
+  check_same<T>(b, db, "b", "db");
+  auto wp = static_cast<const T*>(W.data());
+  auto bp = static_cast<const T*>(b.data());
+  auto dwp = static_cast<T*>(dW.mutable_data());
+  auto dbp = static_cast<T*>(db.mutable_data());
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  return interruptible([&](Cancel& c) {
+    if constexpr (std::is_same<T, float>::value)
+      return ops.linear_f32(lb, sp, wp, bp, dwp, dbp, c, th);
+    else
+      return ops.linear_f64(lb, sp, wp, bp, dwp, dbp, c, th);
+  });
+}
+
+double linear_grad(py::array X, py::object rows, double scale, py::object shift, py::array W,
+                   py::array b, py::array y, int kind, double margin, double reg, int penalty,
+                   double beta, py::array dW, py::array db) {
+  check_matrix(X, "X");
+  check_matrix(W, "W");
+  cpu::LinearBatch lb{};
+  lb.X = X.data();
+  lb.d = X.shape(1);
+  if (W.shape(0) != lb.d) throw py::value_error("W must have one row per feature of X");
+  lb.C = W.shape(1);
+  if (is<uint8_t>(X)) lb.x_dtype = DType::U8;
+  else if (is<float>(X)) lb.x_dtype = DType::F32;
+  else if (is<double>(X)) lb.x_dtype = DType::F64;
+  else throw py::type_error("X must be uint8, float32 or float64");
+  py::array r;
+  if (rows.is_none()) {
+    lb.rows = nullptr;
+    lb.B = X.shape(0);
+  } else {
+    r = rows.cast<py::array>();
+    if (!is<int64_t>(r) || r.ndim() != 1 || !(r.flags() & py::array::c_style))
+      throw py::value_error("rows must be a contiguous int64 vector");
+    lb.rows = static_cast<const int64_t*>(r.data());
+    lb.B = r.shape(0);
+    for (int64_t i = 0; i < lb.B; ++i)
+      if (lb.rows[i] < 0 || lb.rows[i] >= X.shape(0)) throw py::value_error("rows must index rows of X");
+  }
+  if (lb.B < 1) throw py::value_error("the batch is empty");
+  if (kind < 0 || kind > 2) throw py::value_error("loss kind must be 0, 1 or 2");
+  lb.y = labels_ptr(y, lb.B, lb.C);
+  lb.scale = scale;
+  lb.kind = LossKind(kind);
+  lb.margin = margin;
+  if (penalty < 0 || penalty > 2) throw py::value_error("penalty kind must be 0, 1 or 2");
+  lb.reg = reg;
+  lb.penalty = PenaltyKind(penalty);
+  lb.beta = beta;
+  if (is<float>(W)) return linear_grad_t<float>(lb, shift, W, b, dW, db, true);
+  if (is<double>(W)) return linear_grad_t<double>(lb, shift, W, b, dW, db, false);
+  throw py::type_error("W must be float32 or float64");
+}
+
+template <class T>
+void optim_t(const cpu::OptimHyper& h, py::list params, py::list grads, py::object s1,
+             py::object s2) {
+  const size_t n = params.size();
+  std::vector<cpu::OptimTensor<T>> ts(n);
+  std::vector<py::array> keep;
+  auto get = [&](py::handle o, const py::array& like, const char* name, bool write) {
+    py::array a = py::reinterpret_borrow<py::array>(o);
+    if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + " must be arrays");
+    check_same<T>(like, a, "param", name);
+    if (write && !a.writeable()) throw py::value_error(std::string(name) + " must be writeable");
+    keep.push_back(a);
+    return a;
+  };
+  for (size_t t = 0; t < n; ++t) {
+    py::handle ph = params[t];
+    if (!py::isinstance<py::array>(ph)) throw py::type_error("params must be arrays");
+    py::array p = py::reinterpret_borrow<py::array>(ph);
+    if (!is<T>(p) || !(p.flags() & py::array::c_style) || !p.writeable())
+      throw py::value_error("params must be writeable C-contiguous arrays of one float dtype");
+    keep.push_back(p);
+    ts[t].w = static_cast<T*>(p.mutable_data());
+    ts[t].n = p.size();
+    ts[t].g = static_cast<const T*>(get(grads[t], p, "grads", false).data());
+    ts[t].s1 = s1.is_none() ? nullptr
+                            : static_cast<T*>(get(s1.cast<py::list>()[t], p, "state", true).mutable_data());
+    ts[t].s2 = s2.is_none() ? nullptr
+                            : static_cast<T*>(get(s2.cast<py::list>()[t], p, "state", true).mutable_data());
+  }
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  py::gil_scoped_release nogil;
+  if constexpr (std::is_same<T, float>::value) ops.optim_f32(h, ts.data(), int64_t(n), th);
+  else ops.optim_f64(h, ts.data(), int64_t(n), th);
+}
+
+void optim_step(int kind, py::list params, py::list grads, py::object s1, py::object s2,
+                double lr, double a, double b, double eps, double wd, double bc1, double bc2) {
+  if (kind < 0 || kind > 5) throw py::value_error("unknown optimizer kind");
+  const size_t n = params.size();
+  if (grads.size() != n) throw py::value_error("params and grads must have the same length");
+  const bool need1 = kind != 0, need2 = kind == 5;
+  if (need1 && (s1.is_none() || s1.cast<py::list>().size() != n))
+    throw py::value_error("this optimizer needs one state array per param");
+  if (need2 && (s2.is_none() || s2.cast<py::list>().size() != n))
+    throw py::value_error("adam needs two state arrays per param");
+  if (!need1) s1 = py::none();
+  if (!need2) s2 = py::none();
+  if (n == 0) return;
+  cpu::OptimHyper h{cpu::OptimKind(kind), lr, a, b, eps, wd, bc1, bc2};
+  py::handle p0 = params[0];
+  if (py::isinstance<py::array_t<float>>(p0) && is<float>(py::reinterpret_borrow<py::array>(p0)))
+    optim_t<float>(h, params, grads, s1, s2);
+  else if (py::isinstance<py::array>(p0) && is<double>(py::reinterpret_borrow<py::array>(p0)))
+    optim_t<double>(h, params, grads, s1, s2);
+  else
+    throw py::type_error("params must be float32 or float64 arrays");
+}
+
+// C = alpha op(A) op(B) + beta C; A, B, C 2-D C-contiguous of one float dtype
+void gemm(py::array A, py::array B, py::array C, bool ta, bool tb, double alpha, double beta) {
+  check_matrix(A, "A");
+  check_matrix(B, "B");
+  check_matrix(C, "out");
+  if (!C.writeable()) throw py::value_error("out must be writeable");
+  const int64_t M = ta ? A.shape(1) : A.shape(0), K = ta ? A.shape(0) : A.shape(1);
+  const int64_t KB = tb ? B.shape(1) : B.shape(0), N = tb ? B.shape(0) : B.shape(1);
+  if (K != KB) throw py::value_error("A and B have incompatible shapes for a matrix product");
+  if (C.shape(0) != M || C.shape(1) != N) throw py::value_error("out has the wrong shape");
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  if (is<float>(A) && is<float>(B) && is<float>(C)) {
+    auto a = static_cast<const float*>(A.data()), b = static_cast<const float*>(B.data());
+    auto c = static_cast<float*>(C.mutable_data());
+    py::gil_scoped_release nogil;
+    ops.gemm_f32(ta, tb, M, N, K, float(alpha), a, A.shape(1), b, B.shape(1), float(beta), c, N, th);
+  } else if (is<double>(A) && is<double>(B) && is<double>(C)) {
+    auto a = static_cast<const double*>(A.data()), b = static_cast<const double*>(B.data());
+    auto c = static_cast<double*>(C.mutable_data());
+    py::gil_scoped_release nogil;
+    ops.gemm_f64(ta, tb, M, N, K, alpha, a, A.shape(1), b, B.shape(1), beta, c, N, th);
+  } else {
+    throw py::type_error("A, B and out must all be float32 or all float64");
+  }
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cpu, m) {
@@ -160,6 +394,22 @@ PYBIND11_MODULE(_cpu, m) {
   m.def("pairwise", &pairwise, py::arg("X"), py::arg("Y"), py::arg("metric"), py::arg("out"));
   m.def("vote", &vote, py::arg("neighbor_labels"), py::arg("distances"), py::arg("n_classes"),
         py::arg("weights"), py::arg("tie_break"), py::arg("out_labels"), py::arg("out_scores"));
+  m.def("class_loss", &class_loss, py::arg("scores"), py::arg("y"), py::arg("kind"),
+        py::arg("margin"), py::arg("dscores"), "Mean softmax/SVM loss; writes dL/dscores");
+  m.def("penalty", &penalty, py::arg("W"), py::arg("kind"), py::arg("beta"), py::arg("reg"),
+        py::arg("grad"), "reg * R(W); adds its gradient to grad in place");
+  m.def("linear_grad", &linear_grad, py::arg("X"), py::arg("rows"), py::arg("scale"),
+        py::arg("shift"), py::arg("W"), py::arg("b"), py::arg("y"), py::arg("kind"),
+        py::arg("margin"), py::arg("reg"), py::arg("penalty"), py::arg("beta"), py::arg("dW"),
+        py::arg("db"),
+        "Fused linear-classifier minibatch: returns the mean loss (data + reg * R(W)), "
+        "writes dW and db");
+  m.def("optim_step", &optim_step, py::arg("kind"), py::arg("params"), py::arg("grads"),
+        py::arg("state1"), py::arg("state2"), py::arg("lr"), py::arg("a"), py::arg("b"),
+        py::arg("eps"), py::arg("weight_decay"), py::arg("bc1"), py::arg("bc2"),
+        "One in-place optimizer update of every (param, grad, state) triple");
+  m.def("gemm", &gemm, py::arg("A"), py::arg("B"), py::arg("out"), py::arg("trans_a"),
+        py::arg("trans_b"), py::arg("alpha"), py::arg("beta"), "out = alpha op(A) op(B) + beta out");
   m.def("simd_levels", &cpu::simd_levels, "SIMD levels this CPU supports, best first");
   m.def("simd_level", &cpu::simd_level, "The SIMD level in use");
   m.def("set_simd_level", [](const std::string& s) {

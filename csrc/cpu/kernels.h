@@ -1,7 +1,7 @@
 // The CPU kernel families and the run-time SIMD dispatch table.
 //
-// Every SIMD level (generic, avx2, avx512) compiles the same template (knn_impl.h) in its
-// own translation unit with its own instruction-set flags, and exports one `Ops` table.
+// Every SIMD level (generic, avx2, avx512) compiles the same templates (knn_impl.h,
+// loss_impl.h, optim_impl.h) in its own translation unit (isa_*.cpp) with its own instruction-set flags, and exports one `Ops` table.
 // dispatch.cpp picks the best table the running CPU supports.
 #pragma once
 #include <cstdint>
@@ -35,6 +35,77 @@ using PairF64 = void (*)(const double* X, int64_t nq, const double* Y, int64_t n
 using PairU8 = void (*)(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
                         Metric m, int32_t* out, Cancel& cancel, int threads);
 
+// ---- losses and penalties (loss_impl.h) ------------------------------------------------
+enum class LossKind : int { Softmax = 0, Svm = 1, SquaredSvm = 2 };
+enum class PenaltyKind : int { L2 = 0, L1 = 1, ElasticNet = 2 };
+enum class DType : int { U8 = 0, F32 = 1, F64 = 2 };
+
+// Mean loss over the rows of scores S (n, C); writes dL/dS (may alias S).
+using LossF32 = double (*)(const float* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
+                           double margin, float* dS, int threads);
+using LossF64 = double (*)(const double* S, int64_t n, int64_t C, const int64_t* y,
+                           LossKind kind, double margin, double* dS, int threads);
+// reg * R(W); adds reg * R'(W) to grad when grad is not null.
+using PenaltyF32 = double (*)(const float* W, int64_t n, PenaltyKind kind, double beta,
+                              double reg, float* grad, int threads);
+using PenaltyF64 = double (*)(const double* W, int64_t n, PenaltyKind kind, double beta,
+                              double reg, double* grad, int threads);
+
+// One minibatch of a linear classifier: rows of X (any of uint8/float32/float64, (n, d)),
+// transformed x = scale * X[row] - shift, scored by x W + b (W: (d, C)).
+struct LinearBatch {
+  const void* X;
+  DType x_dtype;
+  int64_t d;
+  const int64_t* rows;  // B row indices into X, or null for rows 0..B-1
+  int64_t B;
+  int64_t C;
+  const int64_t* y;  // B labels in [0, C)
+  double scale;
+  LossKind kind;
+  double margin;
+  double reg;  // penalty reg * R(W), fused into dW (0: none)
+  PenaltyKind penalty;
+  double beta;
+};
+using LinearF32 = double (*)(const LinearBatch& lb, const float* shift, const float* W,
+                             const float* b, float* dW, float* db, Cancel& cancel, int threads);
+using LinearF64 = double (*)(const LinearBatch& lb, const double* shift, const double* W,
+                             const double* b, double* dW, double* db, Cancel& cancel,
+                             int threads);
+
+// ---- optimizer steps (optim_impl.h) ------------------------------------------------------
+enum class OptimKind : int { SGD = 0, Momentum = 1, Nesterov = 2, AdaGrad = 3, RMSProp = 4, Adam = 5 };
+struct OptimHyper {
+  OptimKind kind;
+  double lr;
+  double a;    // momentum/nesterov rho, rmsprop decay, adam beta1
+  double b;    // adam beta2
+  double eps;  // adagrad, rmsprop, adam
+  double wd;   // adam decoupled weight decay
+  double bc1, bc2;  // adam bias corrections 1 - beta^step
+};
+template <class T>
+struct OptimTensor {
+  T* w;
+  const T* g;
+  T* s1;  // velocity / cache / first moment (null for sgd)
+  T* s2;  // second moment (adam only)
+  int64_t n;
+};
+using OptimF32 = void (*)(const OptimHyper& h, const OptimTensor<float>* ts, int64_t count, int threads);
+using OptimF64 = void (*)(const OptimHyper& h, const OptimTensor<double>* ts, int64_t count, int threads);
+
+// ---- dense products (gemm_impl.h) ----------------------------------------------------------
+// C (M x N) = alpha * op(A) op(B) + beta * C, row-major, op = transpose when ta / tb.
+using GemmF32 = void (*)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+                         float* C, int64_t ldc, int threads);
+using GemmF64 = void (*)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+                         const double* A, int64_t lda, const double* B, int64_t ldb, double beta,
+                         double* C, int64_t ldc, int threads);
+
+// The kernels of one SIMD level.
 struct Ops {
   const char* name;
   KnnF32 knn_f32;
@@ -43,6 +114,16 @@ struct Ops {
   PairF32 pairwise_f32;
   PairF64 pairwise_f64;
   PairU8 pairwise_u8;
+  LossF32 loss_f32;
+  LossF64 loss_f64;
+  PenaltyF32 penalty_f32;
+  PenaltyF64 penalty_f64;
+  LinearF32 linear_f32;
+  LinearF64 linear_f64;
+  OptimF32 optim_f32;
+  OptimF64 optim_f64;
+  GemmF32 gemm_f32;
+  GemmF64 gemm_f64;
 };
 
 namespace generic { extern const Ops ops; }

@@ -1,7 +1,7 @@
 // Distance tiles, fused k-nearest-neighbour search and the full distance matrix.
 //
-// This file is compiled once per SIMD level: knn_generic.cpp, knn_avx2.cpp and
-// knn_avx512.cpp define IMGCLF_ISA (the namespace) and include it with their own compiler
+// This file is compiled once per SIMD level: isa_generic.cpp, isa_avx2.cpp and
+// isa_avx512.cpp define IMGCLF_ISA (the namespace) and include it with their own compiler
 // flags, so the vector types below become SSE2, AVX2 or AVX-512 code.
 //
 // Layout.  Training rows are packed once per call into panels of P = 32 rows; inside a
@@ -764,9 +764,6 @@ static void pairwise_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t 
   if (m == Metric::SqL2) pairwise_impl<U8L2Policy>(X, nq, Y, nt, d, out, cancel, threads);
   else pairwise_impl<U8L1Policy>(X, nq, Y, nt, d, out, cancel, threads);
 }
-
-extern const Ops ops;
-const Ops ops = {IMGCLF_ISA_NAME, knn_f32, knn_f64, knn_u8, pairwise_f32, pairwise_f64, pairwise_u8};
 
 }  // namespace IMGCLF_ISA
 }  // namespace cpu

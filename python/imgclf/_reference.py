@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["get_xp", "pairwise_distances", "knn", "vote", "distance_dtype"]
+__all__ = ["get_xp", "pairwise_distances", "knn", "vote", "distance_dtype", "softmax_loss", "svm_loss",
+           "penalty", "linear_grad", "sgd_step", "momentum_step", "nesterov_step", "adagrad_step",
+           "rmsprop_step", "adam_step"]
 
 
 def get_xp(a):
@@ -124,3 +126,117 @@ def vote(neighbor_labels, n_classes, distances=None, weights="uniform", tie_brea
     else:
         labels = xp.argmax(tied, axis=1)
     return labels.astype(xp.int64), scores
+
+
+# ---- losses and penalties -------------------------------------------------------------
+
+def softmax_loss(scores, y):
+    """Mean cross-entropy of the rows of ``scores`` (n, C) against labels ``y``.
+
+    L_i = logsumexp(s_i) - s_i[y_i], computed stably (the row maximum is subtracted first).
+    Returns ``(loss, dscores)``; dscores = (softmax(s) - onehot(y)) / n, in scores' dtype.
+    """
+    xp = get_xp(scores)
+    s = scores.astype(xp.float64)
+    n = s.shape[0]
+    s = s - s.max(axis=1, keepdims=True)
+    e = xp.exp(s)
+    z = e.sum(axis=1, keepdims=True)
+    rows = xp.arange(n)
+    loss = float((xp.log(z[:, 0]) - s[rows, y]).sum() / n)
+    d = e / z
+    d[rows, y] -= 1.0
+    return loss, (d / n).astype(scores.dtype)
+
+
+def svm_loss(scores, y, margin=1.0, squared=False):
+    """Multiclass hinge: L_i = sum_{j != y_i} max(0, s_ij - s_iy + margin), squared
+    per term when ``squared``; the mean over rows (not divided by the number of classes).
+    The subgradient of max(0, m) at m = 0 is taken as 0.  Returns ``(loss, dscores)``."""
+    xp = get_xp(scores)
+    s = scores.astype(xp.float64)
+    n = s.shape[0]
+    rows = xp.arange(n)
+    m = s - s[rows, y][:, None] + margin
+    m[rows, y] = 0.0
+    pos = m > 0
+    hinge = xp.where(pos, m, 0.0)
+    loss = float(((hinge * hinge) if squared else hinge).sum() / n)
+    g = (2.0 * hinge) if squared else pos.astype(xp.float64)
+    g[rows, y] = -g.sum(axis=1)
+    return loss, (g / n).astype(scores.dtype)
+
+
+def penalty(W, reg, kind="l2", beta=0.5):
+    """``(reg * R(W), reg * R'(W))`` with R = sum W^2 ("l2"), sum |W| ("l1") or
+    sum beta W^2 + |W| ("elasticnet"); sign(0) = 0."""
+    xp = get_xp(W)
+    w = W.astype(xp.float64)
+    if kind == "l2":
+        r, g = (w * w).sum(), 2.0 * w
+    elif kind == "l1":
+        r, g = xp.abs(w).sum(), xp.sign(w)
+    else:
+        r, g = (beta * w * w + xp.abs(w)).sum(), 2.0 * beta * w + xp.sign(w)
+    return float(reg * r), (reg * g).astype(W.dtype)
+
+
+def linear_grad(X, rows, scale, shift, W, b, y, loss="softmax", margin=1.0):
+    """One minibatch of a linear classifier: x = scale * X[rows] - shift, scores = x W + b.
+    Returns ``(data_loss, dW, db)`` in W's dtype."""
+    xp = get_xp(W)
+    Xb = X if rows is None else X[rows]
+    x = Xb.astype(W.dtype) * W.dtype.type(scale)
+    if shift is not None:
+        x = x - shift
+    scores = x @ W + b
+    if loss == "softmax":
+        value, ds = softmax_loss(scores, y)
+    else:
+        value, ds = svm_loss(scores, y, margin, squared=(loss == "squared_svm"))
+    return value, (x.T @ ds).astype(W.dtype), ds.sum(axis=0).astype(W.dtype)
+
+
+# ---- optimizer steps (in place) --------------------------------------------------------
+
+def sgd_step(param, grad, lr):
+    param -= lr * grad
+
+
+def momentum_step(param, grad, velocity, lr, rho):
+    velocity *= rho
+    velocity -= lr * grad
+    param += velocity
+
+
+def nesterov_step(param, grad, velocity, lr, rho):
+    v_old = velocity.copy()
+    velocity *= rho
+    velocity -= lr * grad
+    param += -rho * v_old + (1 + rho) * velocity
+
+
+def adagrad_step(param, grad, cache, lr, eps):
+    xp = get_xp(param)
+    cache += grad * grad
+    param -= lr * grad / (xp.sqrt(cache) + eps)
+
+
+def rmsprop_step(param, grad, cache, lr, decay, eps):
+    xp = get_xp(param)
+    cache *= decay
+    cache += (1 - decay) * grad * grad
+    param -= lr * grad / (xp.sqrt(cache) + eps)
+
+
+def adam_step(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay):
+    xp = get_xp(param)
+    if weight_decay:
+        param *= 1 - lr * weight_decay
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    v += (1 - beta2) * grad * grad
+    mhat = m / (1 - beta1 ** step)
+    vhat = v / (1 - beta2 ** step)
+    param -= lr * mhat / (xp.sqrt(vhat) + eps)

@@ -18,7 +18,9 @@ import numpy as np
 
 from . import _reference, backend as _backend
 
-__all__ = ["pairwise_distances", "knn", "vote", "METRICS"]
+__all__ = ["pairwise_distances", "knn", "vote", "softmax_loss", "svm_loss", "penalty", "linear_loss",
+           "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step",
+           "gemm", "METRICS", "LOSSES", "PENALTIES"]
 
 METRICS = ("l1", "l2", "sqeuclidean")
 _METRIC_CODE = {"l1": 0, "l2": 1, "sqeuclidean": 1}
@@ -190,3 +192,345 @@ def vote(neighbor_labels, n_classes, distances=None, weights="uniform", *, tie_b
                            _WEIGHTS.index(weights), _TIES.index(tie_break), labels, scores)
         return labels, scores
     return _reference.vote(L, n_classes, D, weights, tie_break)
+
+
+# ---- losses and penalties ---------------------------------------------------------------
+
+LOSSES = ("softmax", "svm", "squared_svm")
+PENALTIES = ("l2", "l1", "elasticnet")
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _scores_and_labels(scores, y, xp=np):
+    S = xp.asarray(scores)
+    if S.ndim != 2 or S.shape[0] == 0 or S.shape[1] == 0:
+        raise ValueError(f"scores must be a non-empty 2-D array (n_samples, n_classes), got shape {S.shape}")
+    if S.dtype not in _FLOATS:
+        if S.dtype.kind not in "biuf":
+            raise TypeError(f"scores must hold real numbers, got dtype {S.dtype}")
+        S = S.astype(np.float64)
+    S = xp.ascontiguousarray(S)
+    if not bool(xp.isfinite(S).all()):
+        raise ValueError("scores contains NaN or infinity (a diverged model? lower the learning rate)")
+    Y = _labels(y, S.shape[0], S.shape[1], xp)
+    return S, Y
+
+
+def _labels(y, n, n_classes, xp=np):
+    Y = xp.asarray(y)
+    if Y.ndim != 1 or Y.shape[0] != n:
+        raise ValueError(f"y must be a 1-D array of {n} labels, got shape {Y.shape}")
+    if Y.dtype.kind not in "iu":
+        raise TypeError(f"y must hold integer class indices, got dtype {Y.dtype}")
+    if n and (bool((Y < 0).any()) or bool((Y >= n_classes).any())):
+        raise ValueError(f"y must lie in [0, n_classes={n_classes})")
+    return xp.ascontiguousarray(Y, dtype=xp.int64)
+
+
+def softmax_loss(scores, y, *, backend="auto"):
+    """Softmax (cross-entropy) loss of class scores, averaged over the batch.
+
+    scores: (n, C) float array; y: (n,) integer labels in [0, C).
+    L_i = log(sum_j exp(s_ij)) - s_i,y_i, computed stably in one pass (the row maximum is
+    subtracted first).  Returns ``(loss, dscores)``: a Python float and dL/dscores, the
+    same shape and dtype as scores, already divided by n.
+    """
+    S, Y = _scores_and_labels(scores, y)
+    if _backend.resolve(backend, S) == "cpu":
+        dS = np.empty_like(S)
+        return _backend._cpu.class_loss(S, Y, 0, 0.0, dS), dS
+    return _reference.softmax_loss(S, Y)
+
+
+def svm_loss(scores, y, margin=1.0, squared=False, *, backend="auto"):
+    """Multiclass SVM (hinge) loss, averaged over the batch.
+
+    L_i = sum_{j != y_i} max(0, s_ij - s_i,y_i + margin): summed over the wrong classes and
+    NOT divided by the number of classes (torch's multi_margin_loss divides by C).
+    ``squared=True`` squares each term (the squared hinge).  The subgradient at a term of
+    exactly 0 is 0.  Returns ``(loss, dscores)`` like :func:`softmax_loss`.
+    """
+    S, Y = _scores_and_labels(scores, y)
+    margin = float(margin)
+    if not np.isfinite(margin):
+        raise ValueError(f"margin must be finite, got {margin}")
+    if _backend.resolve(backend, S) == "cpu":
+        dS = np.empty_like(S)
+        return _backend._cpu.class_loss(S, Y, 2 if squared else 1, margin, dS), dS
+    return _reference.svm_loss(S, Y, margin, bool(squared))
+
+
+def _check_penalty(penalty, reg, beta):
+    if penalty not in PENALTIES:
+        raise ValueError(f"penalty must be one of {PENALTIES}, got {penalty!r}")
+    reg, beta = float(reg), float(beta)
+    if not (np.isfinite(reg) and reg >= 0):
+        raise ValueError(f"reg must be a finite number >= 0, got {reg}")
+    if not (np.isfinite(beta) and beta >= 0):
+        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+    return reg, beta
+
+
+def penalty(W, reg, penalty="l2", *, beta=0.5, grad=None, backend="auto"):
+    """Weight penalty ``reg * R(W)`` and its gradient.
+
+    R(W) = sum W^2 ("l2", gradient 2W), sum |W| ("l1", gradient sign(W), 0 at 0) or
+    sum beta W^2 + |W| ("elasticnet").  Apply it to weights only, never to biases.
+    Returns ``(value, grad)``; when ``grad`` is given, reg * R'(W) is added to it in place
+    (fused into the data gradient) and it is returned.
+    """
+    reg, beta = _check_penalty(penalty, reg, beta)
+    W = np.asarray(W)
+    if W.dtype not in _FLOATS:
+        raise TypeError(f"W must be float32 or float64, got dtype {W.dtype}")
+    if grad is not None and (not isinstance(grad, np.ndarray) or grad.shape != W.shape or grad.dtype != W.dtype):
+        raise ValueError("grad must be an array with W's shape and dtype")
+    kind = PENALTIES.index(penalty)
+    if _backend.resolve(backend, W) == "cpu" and W.flags.c_contiguous and (grad is None or grad.flags.c_contiguous):
+        out = grad if grad is not None else np.zeros_like(W)
+        return _backend._cpu.penalty(W, kind, beta, reg, out), out
+    value, g = _reference.penalty(W, reg, penalty, beta)
+    if grad is not None:
+        grad += g
+        g = grad
+    return value, g
+
+
+def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None, margin=1.0,
+                reg=0.0, penalty="l2", beta=0.5, backend="auto"):
+    """Loss and gradients of a linear classifier on a minibatch, fused in one call.
+
+    x = scale * X[rows] - shift (rows: optional int indices drawn from X, so uint8 images
+    stay uint8 until a minibatch is drawn), scores = x @ W + b, then the softmax or
+    (squared) SVM loss and reg * R(W) (see :func:`penalty`; biases are not penalized).
+    X: (n, d) uint8/float32/float64; W: (d, C) and b: (C,) float32 or float64.
+    Returns ``(loss, dW, db)``.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    reg, beta = _check_penalty(penalty, reg, beta)
+    if _linear_fast(X, y, W, b, rows, shift) and _backend.resolve(backend, W) == "cpu":
+        # arrays already in kernel form: the binding checks shapes and index ranges
+        dW, db = np.empty_like(W), np.empty_like(b)
+        value = _backend._cpu.linear_grad(X, rows, float(scale), shift, W, b, y, LOSSES.index(loss),
+                                          float(margin), reg, PENALTIES.index(penalty), beta, dW, db)
+        return value, dW, db
+    W = np.asarray(W)
+    b = np.asarray(b)
+    if W.dtype not in _FLOATS or W.ndim != 2:
+        raise TypeError(f"W must be a 2-D float32 or float64 array, got {W.dtype} with shape {W.shape}")
+    if b.shape != (W.shape[1],) or b.dtype != W.dtype:
+        raise ValueError(f"b must have shape ({W.shape[1]},) and W's dtype, got {b.shape} {b.dtype}")
+    X = _as_2d(X, "X", np)
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(f"X has {X.shape[1]} features but W has {W.shape[0]} rows")
+    if X.dtype not in _KERNEL_DTYPES:
+        X = X.astype(W.dtype)
+    X = np.ascontiguousarray(X)
+    if X.dtype.kind == "f" and not np.isfinite(X if rows is None else X[rows]).all():
+        raise ValueError("X contains NaN or infinity")
+    if rows is not None:
+        rows = np.ascontiguousarray(rows)
+        if rows.ndim != 1 or rows.size == 0 or rows.dtype.kind not in "iu":
+            raise ValueError("rows must be a non-empty 1-D array of integer row indices")
+        if rows.min() < 0 or rows.max() >= X.shape[0]:
+            raise ValueError(f"rows must index rows of X (0..{X.shape[0] - 1})")
+        rows = rows.astype(np.int64, copy=False)
+    n = X.shape[0] if rows is None else rows.shape[0]
+    Y = _labels(y, n, W.shape[1])
+    if shift is not None:
+        shift = np.ascontiguousarray(shift, dtype=W.dtype).reshape(-1)
+        if shift.shape[0] != W.shape[0]:
+            raise ValueError(f"shift must have {W.shape[0]} values (one per feature)")
+    W = np.ascontiguousarray(W)
+    b = np.ascontiguousarray(b)
+    if _backend.resolve(backend, W) == "cpu":
+        dW = np.empty_like(W)
+        db = np.empty_like(b)
+        value = _backend._cpu.linear_grad(X, rows, float(scale), shift, W, b, Y, LOSSES.index(loss),
+                                          float(margin), reg, PENALTIES.index(penalty), beta, dW, db)
+        return value, dW, db
+    value, dW, db = _reference.linear_grad(X, rows, scale, shift, W, b, Y, loss, float(margin))
+    if reg:
+        rv, _ = globals()["penalty"](W, reg, penalty, beta=beta, grad=dW, backend=backend)
+        value += rv
+    return value, dW, db
+
+
+def _kernel_array(a, ndim, dtypes):
+    return type(a) is np.ndarray and a.ndim == ndim and a.dtype in dtypes and a.flags.c_contiguous
+
+
+_I64 = (np.dtype(np.int64),)
+
+
+def _linear_fast(X, y, W, b, rows, shift):
+    """True when every argument is already what the kernel takes (no copies, no casts).
+    Float X still goes the checked way (its NaN check)."""
+    return (_kernel_array(W, 2, _FLOATS) and _kernel_array(b, 1, (W.dtype,))
+            and _kernel_array(X, 2, (np.dtype(np.uint8),)) and _kernel_array(y, 1, _I64)
+            and (rows is None or _kernel_array(rows, 1, _I64))
+            and (shift is None or _kernel_array(shift, 1, (W.dtype,))))
+
+
+# ---- optimizer steps ---------------------------------------------------------------------
+
+_OPTIM = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3, "rmsprop": 4, "adam": 5}
+
+
+def _as_list(a):
+    return (list(a), True) if isinstance(a, (list, tuple)) else ([a], False)
+
+
+def _optim(kind, param, grad, states, backend, **h):
+    """Validate (param, grad, state...) arrays or lists of them and run one update."""
+    params, multi = _as_list(param)
+    grads, _ = _as_list(grad)
+    sts = [_as_list(s)[0] for s in states]
+    if not (np.isfinite(h["lr"]) and h["lr"] >= 0):
+        raise ValueError(f"lr must be a finite number >= 0, got {h['lr']}")
+    if params and type(params[0]) is np.ndarray and _backend.resolve(backend, params[0]) == "cpu":
+        # fast path: the binding checks every array (dtype, size, contiguity) before it
+        # updates any, and refuses anything not in kernel form; then the checked path runs
+        try:
+            _backend._cpu.optim_step(_OPTIM[kind], params, grads, sts[0] if sts else None,
+                                     sts[1] if len(sts) > 1 else None, h["lr"], h.get("a", 0.0),
+                                     h.get("b", 0.0), h.get("eps", 0.0), h.get("wd", 0.0),
+                                     h.get("bc1", 1.0), h.get("bc2", 1.0))
+            return
+        except (TypeError, ValueError):
+            pass
+    if len(grads) != len(params) or any(len(s) != len(params) for s in sts):
+        raise ValueError("param, grad and every state must hold the same number of arrays")
+    for i, p in enumerate(params):
+        where = f"[{i}]" if multi else ""
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"param{where} must be a NumPy array (updated in place), got {type(p).__name__}")
+        if p.dtype not in _FLOATS:
+            raise TypeError(f"param{where} must be float32 or float64, got {p.dtype}")
+        if not p.flags.writeable:
+            raise ValueError(f"param{where} is read-only")
+        for name, a in [("grad", grads[i])] + [(f"state {j}", s[i]) for j, s in enumerate(sts)]:
+            if not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
+                raise ValueError(f"{name}{where} must be an array with param{where}'s shape {p.shape} "
+                                 f"and dtype {p.dtype}")
+    fast = _backend.resolve(backend, params[0] if params else None) == "cpu"
+    groups = {}
+    for i, p in enumerate(params):
+        ok = fast and all(a.flags.c_contiguous for a in [p, grads[i]] + [s[i] for s in sts])
+        groups.setdefault((p.dtype, ok), []).append(i)
+    for (dtype, ok), idx in groups.items():
+        if ok:
+            s1 = [sts[0][i] for i in idx] if sts else None
+            s2 = [sts[1][i] for i in idx] if len(sts) > 1 else None
+            _backend._cpu.optim_step(_OPTIM[kind], [params[i] for i in idx], [grads[i] for i in idx],
+                                     s1, s2, h["lr"], h.get("a", 0.0), h.get("b", 0.0), h.get("eps", 0.0),
+                                     h.get("wd", 0.0), h.get("bc1", 1.0), h.get("bc2", 1.0))
+        else:
+            for i in idx:
+                _reference_step(kind, params[i], grads[i], [s[i] for s in sts], h)
+
+
+def _reference_step(kind, p, g, st, h):
+    if kind == "sgd":
+        _reference.sgd_step(p, g, h["lr"])
+    elif kind == "momentum":
+        _reference.momentum_step(p, g, st[0], h["lr"], h["a"])
+    elif kind == "nesterov":
+        _reference.nesterov_step(p, g, st[0], h["lr"], h["a"])
+    elif kind == "adagrad":
+        _reference.adagrad_step(p, g, st[0], h["lr"], h["eps"])
+    elif kind == "rmsprop":
+        _reference.rmsprop_step(p, g, st[0], h["lr"], h["a"], h["eps"])
+    else:
+        _reference.adam_step(p, g, st[0], st[1], h["step"], h["lr"], h["a"], h["b"], h["eps"], h["wd"])
+
+
+def _unit(x, name, lo=0.0, hi=1.0):
+    x = float(x)
+    if not (lo <= x < hi):
+        raise ValueError(f"{name} must be in [{lo}, {hi}), got {x}")
+    return x
+
+
+def sgd_step(param, grad, *, lr, backend="auto"):
+    """In place: param -= lr * grad.  Every argument may be one array or a list of arrays
+    (the multi-tensor form: one call updates every parameter of a model)."""
+    _optim("sgd", param, grad, [], backend, lr=float(lr))
+
+
+def momentum_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
+    """In place: velocity = rho * velocity - lr * grad; param += velocity."""
+    _optim("momentum", param, grad, [velocity], backend, lr=float(lr), a=_unit(rho, "rho"))
+
+
+def nesterov_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
+    """In place, Nesterov momentum in its change-of-variables form:
+    v_old = velocity; velocity = rho * velocity - lr * grad;
+    param += -rho * v_old + (1 + rho) * velocity."""
+    _optim("nesterov", param, grad, [velocity], backend, lr=float(lr), a=_unit(rho, "rho"))
+
+
+def adagrad_step(param, grad, cache, *, lr, eps=1e-8, backend="auto"):
+    """In place: cache += grad**2; param -= lr * grad / (sqrt(cache) + eps)."""
+    _optim("adagrad", param, grad, [cache], backend, lr=float(lr), eps=float(eps))
+
+
+def rmsprop_step(param, grad, cache, *, lr, decay=0.99, eps=1e-8, backend="auto"):
+    """In place: cache = decay * cache + (1 - decay) * grad**2;
+    param -= lr * grad / (sqrt(cache) + eps)."""
+    _optim("rmsprop", param, grad, [cache], backend, lr=float(lr), a=_unit(decay, "decay"), eps=float(eps))
+
+
+def adam_step(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.0, backend="auto"):
+    """In place Adam with bias correction and decoupled weight decay (AdamW):
+    param *= 1 - lr * weight_decay; m = beta1 m + (1 - beta1) grad;
+    v = beta2 v + (1 - beta2) grad**2;
+    param -= lr * (m / (1 - beta1**step)) / (sqrt(v / (1 - beta2**step)) + eps).
+    ``step`` counts updates from 1 (the first call passes step=1)."""
+    step = _check_int(step, "step")
+    if step < 1:
+        raise ValueError(f"step counts from 1, got {step}")
+    b1, b2 = _unit(beta1, "beta1"), _unit(beta2, "beta2")
+    wd = float(weight_decay)
+    if not (np.isfinite(wd) and wd >= 0):
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    _optim("adam", param, grad, [m, v], backend, lr=float(lr), a=b1, b=b2, eps=float(eps), wd=wd,
+           step=step, bc1=1.0 - b1 ** step, bc2=1.0 - b2 ** step)
+
+
+# ---- dense products ----------------------------------------------------------------------
+
+def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, backend="auto"):
+    """``out = alpha * op(A) @ op(B) + beta * out`` (op = transpose when trans_a/trans_b).
+
+    float32 or float64, 2-D.  The network layers use it so their matrix products run in
+    imgclf's own OpenMP thread pool, next to its other kernels (a BLAS with a second pool of
+    spinning threads takes cores away from them).  Returns ``out`` (allocated if None).
+    """
+    A = np.asarray(A)
+    B = np.asarray(B)
+    if A.ndim != 2 or B.ndim != 2:
+        raise ValueError(f"A and B must be 2-D, got shapes {A.shape} and {B.shape}")
+    if A.dtype not in _FLOATS or B.dtype != A.dtype:
+        raise TypeError(f"A and B must both be float32 or both float64, got {A.dtype} and {B.dtype}")
+    M, K = (A.shape[1], A.shape[0]) if trans_a else A.shape
+    K2, N = (B.shape[1], B.shape[0]) if trans_b else B.shape
+    if K != K2:
+        raise ValueError(f"op(A) is {M}x{K} but op(B) is {K2}x{N}: inner dimensions differ")
+    if out is None:
+        if beta != 0:
+            raise ValueError("beta != 0 needs out")
+        out = np.empty((M, N), dtype=A.dtype)
+    elif not isinstance(out, np.ndarray) or out.shape != (M, N) or out.dtype != A.dtype:
+        raise ValueError(f"out must be a ({M}, {N}) {A.dtype} array")
+    if (_backend.resolve(backend, A) == "cpu" and out.flags.c_contiguous and out.flags.writeable):
+        _backend._cpu.gemm(np.ascontiguousarray(A), np.ascontiguousarray(B), out, bool(trans_a),
+                           bool(trans_b), float(alpha), float(beta))
+        return out
+    r = alpha * ((A.T if trans_a else A) @ (B.T if trans_b else B))
+    if beta:
+        r += beta * out
+    out[...] = r
+    return out

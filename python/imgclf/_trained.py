@@ -1,0 +1,224 @@
+"""The shared estimator machinery of the models trained by gradient descent
+(LinearSVM, SoftmaxClassifier, TwoLayerNet): input checks, label encoding, the built-in
+preprocessing, training through :class:`imgclf.Trainer` or L-BFGS, and prediction."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .neighbors import _DTYPES, _flatten, _validate_data
+from .optim import OPTIMIZERS, lbfgs
+from .train import Trainer
+
+_PRED_CHUNK = 8192
+
+
+class Preprocess:
+    """x = scale * X - shift, the transform every trained model applies to its input.
+
+    uint8 images: scale = 1/255 and shift = the mean training image (pixels in [0, 1],
+    centred).  Other inputs: shift = the per-feature training mean and scale = 1 / (one
+    standard deviation over all features), so features keep their relative scales.
+    """
+
+    def __init__(self, X, dtype):
+        dtype = np.dtype(dtype)
+        if X.dtype == np.uint8:
+            scale = 1.0 / 255.0
+        else:
+            sd = float(np.std(X, dtype=np.float64))
+            scale = 1.0 / sd if sd > 0 and np.isfinite(sd) else 1.0
+        self.scale = scale
+        mean = np.zeros(X.shape[1], dtype=np.float64)
+        for s in range(0, X.shape[0], _PRED_CHUNK):  # chunked: no float copy of all of X
+            mean += X[s : s + _PRED_CHUNK].sum(axis=0, dtype=np.float64)
+        self.shift = (mean / X.shape[0] * scale).astype(dtype)
+
+    def __call__(self, X, dtype):
+        return X.astype(dtype) * dtype.type(self.scale) - self.shift
+
+
+class TrainedClassifier(ClassifierMixin, BaseEstimator):
+    """Base of the gradient-trained classifiers.  Subclasses define ``_new_model(d, C, rng)``
+    (returning an object with params / loss / scores) and their own ``__init__``."""
+
+    _lbfgs_ok = True
+
+    # ---- checks ----------------------------------------------------------------------
+    def _check_common(self):
+        if self.optimizer not in OPTIMIZERS + ("lbfgs",):
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS + ('lbfgs',)}, got {self.optimizer!r}")
+        if self.optimizer == "lbfgs" and not self._lbfgs_ok:
+            raise ValueError("optimizer='lbfgs' is not available for this model")
+        for name in ("lr", "reg"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+        if self.lr == 0 and self.optimizer != "lbfgs":
+            raise ValueError("lr must be > 0")
+        if self.batch_size != "auto":
+            v = self.batch_size
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"batch_size must be a positive int or 'auto', got {v!r}")
+        for name in ("epochs",):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+
+    def _validate(self, X, y=None, reset=True, need_y=False):
+        X = _flatten(X)
+        if need_y and y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if y is None:
+            return _validate_data(self, X, reset=reset, dtype=_DTYPES, order="C")
+        X, y = _validate_data(self, X, y, reset=reset, dtype=_DTYPES, order="C", y_numeric=False)
+        check_classification_targets(y)
+        return X, y
+
+    # ---- training ----------------------------------------------------------------------
+    def _setup(self, X, y, classes=None):
+        classes = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; got 1 class")
+        self.classes_ = classes
+        self._dtype = np.dtype(self.dtype)
+        self._pre = Preprocess(X, self._dtype)
+        self._rng = np.random.default_rng(self.random_state)
+        self.model_ = self._new_model(X.shape[1], len(classes), self._rng)
+        self.model_.preprocess = self._pre
+        self.history_ = None
+        self.n_iter_ = 0
+        self._opt = None
+
+    def _encode(self, y):
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        if not np.all(self.classes_[idx] == y):
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            raise ValueError(f"y has labels not seen in fit/classes: {unknown[:5].tolist()}")
+        return idx.astype(np.int64)
+
+    def fit(self, X, y):
+        """Train on images X (n_samples, ...) with labels y (any values)."""
+        self._check_common()
+        self._check_params()
+        X, y = self._validate(X, y, need_y=True)
+        self._setup(X, y)
+        yi = self._encode(y)
+        if self.optimizer == "lbfgs":
+            self._fit_lbfgs(X, yi)
+            return self
+        Xv = yv = None
+        Xt, yt = X, yi
+        if self.early_stopping:
+            from sklearn.model_selection import train_test_split
+
+            strat = yi if np.bincount(yi).min() >= 2 else None
+            try:
+                Xt, Xv, yt, yv = train_test_split(X, yi, test_size=self.validation_fraction,
+                                                  stratify=strat, random_state=self._rng.integers(2**31))
+            except ValueError:
+                Xt, Xv, yt, yv = train_test_split(X, yi, test_size=self.validation_fraction,
+                                                  random_state=self._rng.integers(2**31))
+        self._train(Xt, yt, Xv, yv, self.epochs)
+        return self
+
+    def _batch(self, n):
+        """batch_size="auto": 256, or fewer on small data so an epoch still has >= 16 updates."""
+        if self.batch_size == "auto":
+            return int(min(256, max(1, -(-n // 16))))
+        return int(self.batch_size)
+
+    def _trainer(self, epochs, n):
+        t = Trainer(self.model_, optimizer=self.optimizer, lr=self.lr, batch_size=self._batch(n),
+                    epochs=epochs, lr_decay=self.lr_decay, decay_every=1,
+                    patience=self.patience if self.early_stopping else None,
+                    random_state=self._rng.integers(2**31), progress=self.progress,
+                    momentum=self.momentum)
+        if self._opt is not None:  # partial_fit: keep the optimizer state and lr
+            t.optimizer = self._opt
+        self._opt = t.optimizer
+        return t
+
+    def _train(self, X, y, Xv, yv, epochs):
+        t = self._trainer(epochs, len(y))
+        h = t.fit(X, y, Xv, yv)
+        self.n_iter_ += len(h["train_acc"])
+        if self.history_ is None:
+            self.history_ = h
+        else:
+            for k in ("loss", "train_acc", "val_acc", "lr"):
+                self.history_[k].extend(h[k])
+            self.history_["seconds"] += h["seconds"]
+
+    def _fit_lbfgs(self, X, yi):
+        m = self.model_
+        work = {k: v.astype(np.float64) for k, v in m.params.items()}
+        shift64 = m.preprocess.shift
+        m64 = self._new_model(X.shape[1], len(self.classes_), np.random.default_rng(0))
+        m64.params = work
+        m64.preprocess = m.preprocess
+
+        def f():
+            return m64.loss(X, yi)
+
+        res = lbfgs(f, work, maxiter=self.epochs * 20)
+        for k, v in work.items():
+            m.params[k][...] = v
+        del shift64
+        self.n_iter_ = int(res.nit)
+        self.history_ = {"loss": [float(res.fun)], "train_acc": [], "val_acc": [], "lr": [],
+                         "best_epoch": None, "stopped_early": False, "interrupted": False,
+                         "seconds": 0.0, "lbfgs": {"success": bool(res.success), "message": str(res.message)}}
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of training on (X, y), continuing from the current parameters.
+        ``classes`` (every label that will ever occur) is required on the first call."""
+        self._check_common()
+        self._check_params()
+        if self.optimizer == "lbfgs":
+            raise ValueError("partial_fit needs a minibatch optimizer, not 'lbfgs'")
+        first = not hasattr(self, "model_")
+        X, y = self._validate(X, y, reset=first, need_y=True)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit")
+            self._setup(X, y, classes)
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError("classes differ from those of the first partial_fit call")
+        self._train(X, self._encode(y), None, None, 1)
+        return self
+
+    # ---- prediction -------------------------------------------------------------------
+    def _scores(self, X):
+        check_is_fitted(self, "model_")
+        X = self._validate(X, reset=False)
+        out = [self.model_.scores(X[s : s + _PRED_CHUNK]) for s in range(0, X.shape[0], _PRED_CHUNK)]
+        return np.concatenate(out, axis=0)
+
+    def decision_function(self, X):
+        """Class scores (n_samples, n_classes); for two classes, score[1] - score[0]."""
+        s = self._scores(X)
+        return s[:, 1] - s[:, 0] if s.shape[1] == 2 else s
+
+    def predict(self, X):
+        s = self._scores(X)
+        return self.classes_[np.argmax(s, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+def softmax_proba(s):
+    s = s - s.max(axis=1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=1, keepdims=True)

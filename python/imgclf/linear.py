@@ -1,0 +1,188 @@
+"""Linear classifiers: scores = x W + b, trained with the multiclass SVM or softmax loss."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from ._trained import TrainedClassifier, softmax_proba
+
+__all__ = ["LinearModel", "LinearClassifier", "LinearSVM", "SoftmaxClassifier"]
+
+
+class LinearModel:
+    """The parameters and loss of a linear classifier, in the form :class:`imgclf.Trainer`
+    takes: ``params`` {"W": (d, C), "b": (C,)}, ``loss(X, y, rows=None)`` and ``predict``.
+
+    The loss is one fused :func:`imgclf.ops.linear_loss` call: it draws the minibatch rows
+    from X itself (uint8 images stay uint8), applies ``preprocess`` (x = scale X - shift),
+    and adds reg * R(W) (never on b).
+    """
+
+    accepts_rows = True
+
+    def __init__(self, d, n_classes, loss="softmax", reg=0.0, penalty="l2", beta=0.5, margin=1.0,
+                 dtype=np.float32, rng=None, init_scale=1e-3, preprocess=None):
+        rng = np.random.default_rng(rng)
+        dtype = np.dtype(dtype)
+        self.params = {"W": (init_scale * rng.standard_normal((d, n_classes))).astype(dtype),
+                       "b": np.zeros(n_classes, dtype=dtype)}
+        self.loss_name, self.reg, self.penalty, self.beta, self.margin = loss, reg, penalty, beta, margin
+        self.preprocess = preprocess
+
+    def _transform_args(self, dtype):
+        p = self.preprocess
+        return (1.0, None) if p is None else (p.scale, p.shift.astype(dtype, copy=False))
+
+    def loss(self, X, y, rows=None):
+        W, b = self.params["W"], self.params["b"]
+        scale, shift = self._transform_args(W.dtype)
+        value, dW, db = ops.linear_loss(X, y, W, b, self.loss_name, rows=rows, scale=scale,
+                                        shift=shift, margin=self.margin, reg=self.reg,
+                                        penalty=self.penalty, beta=self.beta)
+        return value, {"W": dW, "b": db}
+
+    def scores(self, X):
+        W, b = self.params["W"], self.params["b"]
+        scale, shift = self._transform_args(W.dtype)
+        x = X.astype(W.dtype) * W.dtype.type(scale)
+        if shift is not None:
+            x -= shift
+        return x @ W + b
+
+    def predict(self, X):
+        return np.argmax(self.scores(X), axis=1)
+
+
+class LinearClassifier(TrainedClassifier):
+    """Linear classifier scores = x W + b; subclasses choose the loss.
+
+    Input: images or feature rows of any shape (flattened per sample), uint8 or float.
+    Preprocessing happens inside: uint8 pixels are scaled to [0, 1] and the mean training
+    image is subtracted; other inputs are centred per feature and divided by one overall
+    standard deviation.  So ``fit(uint8_images, y)`` just works.
+
+    Parameters
+    ----------
+    reg : float, default=1e-4
+        Regularization strength: the loss is mean data loss + reg * R(W).
+    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+        R(W) = sum W^2, sum |W|, or sum beta * W^2 + |W|.  Biases are never penalized.
+    beta : float, default=0.5
+        Weight of the squared term in the elastic net.
+    optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "lbfgs"}
+        Minibatch optimizer, or full-batch L-BFGS (SciPy; at most 20 * epochs iterations).
+    lr : float, default=1e-3
+        Learning rate of the minibatch optimizer.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; "auto" is 256, or n_samples / 16 when that is smaller (so small
+        datasets still get 16 updates per epoch).
+    epochs : int, default=20
+        Passes over the training data.
+    lr_decay : float, default=0.9
+        The learning rate is multiplied by this after every epoch.
+    momentum : float, default=0.9
+        rho of the "momentum" and "nesterov" optimizers.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop after ``patience`` epochs
+        without a better validation accuracy, and keep the best parameters.
+    dtype : {"float32", "float64"}, default="float32"
+        Parameter dtype (float64 for gradient checks).
+    random_state : int or None
+        Seeds the initialization, the shuffling and the validation split.
+    progress : bool or "auto"
+        A tqdm progress bar ("auto": when stderr is a terminal).
+
+    Attributes
+    ----------
+    classes_, n_features_in_, coef_ (n_classes, n_features, on the preprocessed input),
+    intercept_, history_ (see :class:`imgclf.Trainer`), n_iter_ (epochs run).
+    """
+
+    _loss = "softmax"
+
+    def __init__(self, reg=1e-4, penalty="l2", beta=0.5, optimizer="adam", lr=1e-3, batch_size="auto",
+                 epochs=20, lr_decay=0.9, momentum=0.9, early_stopping=False, validation_fraction=0.1,
+                 patience=3, dtype="float32", random_state=None, progress="auto"):
+        self.reg = reg
+        self.penalty = penalty
+        self.beta = beta
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lr_decay = lr_decay
+        self.momentum = momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.dtype = dtype
+        self.random_state = random_state
+        self.progress = progress
+
+    def _check_params(self):
+        ops._check_penalty(self.penalty, self.reg, self.beta)
+
+    def _new_model(self, d, C, rng):
+        return LinearModel(d, C, loss=self._loss, reg=float(self.reg), penalty=self.penalty,
+                           beta=float(self.beta), margin=getattr(self, "margin", 1.0),
+                           dtype=np.dtype(self.dtype), rng=rng)
+
+    @property
+    def coef_(self):
+        return self.model_.params["W"].T
+
+    @property
+    def intercept_(self):
+        return self.model_.params["b"]
+
+    def templates(self, image_shape=None):
+        """The weights as one image per class (n_classes, *image_shape), the 'templates'
+        a linear classifier matches against (rescaled to [0, 1] for display)."""
+        W = self.model_.params["W"].T.astype(np.float64)
+        lo, hi = W.min(), W.max()
+        T = (W - lo) / (hi - lo if hi > lo else 1.0)
+        return T.reshape((len(T),) + tuple(image_shape)) if image_shape is not None else T
+
+
+class SoftmaxClassifier(LinearClassifier):
+    """Linear classifier trained with the softmax (cross-entropy) loss; gives
+    probabilities.  See :class:`LinearClassifier` for the parameters."""
+
+    _loss = "softmax"
+
+    def predict_proba(self, X):
+        """Softmax of the class scores; columns follow classes_."""
+        return softmax_proba(self._scores(X).astype(np.float64))
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+
+class LinearSVM(LinearClassifier):
+    """Linear classifier trained with the multiclass SVM (hinge) loss
+    sum_{j != y} max(0, s_j - s_y + margin); ``squared=True`` uses the squared hinge.
+    See :class:`LinearClassifier` for the other parameters."""
+
+    _loss = "svm"
+
+    def __init__(self, reg=1e-4, penalty="l2", beta=0.5, optimizer="adam", lr=1e-3, batch_size="auto",
+                 epochs=20, lr_decay=0.9, momentum=0.9, early_stopping=False, validation_fraction=0.1,
+                 patience=3, dtype="float32", random_state=None, progress="auto", margin=1.0,
+                 squared=False):
+        super().__init__(reg=reg, penalty=penalty, beta=beta, optimizer=optimizer, lr=lr,
+                         batch_size=batch_size, epochs=epochs, lr_decay=lr_decay, momentum=momentum,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         patience=patience, dtype=dtype, random_state=random_state, progress=progress)
+        self.margin = margin
+        self.squared = squared
+
+    def _check_params(self):
+        super()._check_params()
+        if not (np.isfinite(float(self.margin)) and float(self.margin) > 0):
+            raise ValueError(f"margin must be > 0, got {self.margin!r}")
+
+    def _new_model(self, d, C, rng):
+        m = super()._new_model(d, C, rng)
+        m.loss_name = "squared_svm" if self.squared else "svm"
+        m.margin = float(self.margin)
+        return m

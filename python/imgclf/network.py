@@ -1,0 +1,139 @@
+"""TwoLayerNet: affine - ReLU - affine, trained with the softmax or SVM loss."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from ._trained import TrainedClassifier, softmax_proba
+
+__all__ = ["NetModel", "TwoLayerNet"]
+
+ACTIVATIONS = ("relu",)
+
+
+class NetModel:
+    """Parameters and loss of the two-layer network in the form :class:`imgclf.Trainer`
+    takes: ``params`` {"W1": (d, H), "b1": (H,), "W2": (H, C), "b2": (C,)}, He-initialized
+    (W ~ N(0, 2 / fan_in), biases 0); ``loss(X, y, rows=None)``; ``predict``.
+
+    Forward: x = scale X - shift; h = max(0, x W1 + b1); scores = h W2 + b2.  The matrix
+    products, the loss, the penalty and the optimizer are imgclf kernels (one thread pool).
+    """
+
+    accepts_rows = True
+
+    def __init__(self, d, hidden, n_classes, loss="softmax", reg=0.0, penalty="l2", beta=0.5,
+                 margin=1.0, dtype=np.float32, rng=None, preprocess=None):
+        rng = np.random.default_rng(rng)
+        dtype = np.dtype(dtype)
+        self.params = {
+            "W1": (rng.standard_normal((d, hidden)) * np.sqrt(2.0 / d)).astype(dtype),
+            "b1": np.zeros(hidden, dtype=dtype),
+            "W2": (rng.standard_normal((hidden, n_classes)) * np.sqrt(2.0 / hidden)).astype(dtype),
+            "b2": np.zeros(n_classes, dtype=dtype),
+        }
+        self.loss_name, self.reg, self.penalty, self.beta, self.margin = loss, reg, penalty, beta, margin
+        self.preprocess = preprocess
+
+    def _input(self, X, rows=None):
+        Xb = X if rows is None else X[rows]
+        dt = self.params["W1"].dtype
+        p = self.preprocess
+        if p is None:
+            return Xb.astype(dt, copy=False)
+        return p(Xb, dt)
+
+    def _forward(self, x):
+        P = self.params
+        h = ops.gemm(x, P["W1"])
+        h += P["b1"]
+        np.maximum(h, 0, out=h)
+        s = ops.gemm(h, P["W2"])
+        s += P["b2"]
+        return h, s
+
+    def loss(self, X, y, rows=None):
+        P = self.params
+        x = self._input(X, rows)
+        h, s = self._forward(x)
+        if self.loss_name == "softmax":
+            value, ds = ops.softmax_loss(s, y)
+        else:
+            value, ds = ops.svm_loss(s, y, self.margin, squared=self.loss_name == "squared_svm")
+        g = {"W2": ops.gemm(h, ds, trans_a=True), "b2": ds.sum(axis=0)}
+        dh = ops.gemm(ds, P["W2"], trans_b=True)
+        dh *= h > 0
+        g["W1"] = ops.gemm(x, dh, trans_a=True)
+        g["b1"] = dh.sum(axis=0)
+        if self.reg:
+            for k in ("W1", "W2"):
+                rv, _ = ops.penalty(P[k], self.reg, self.penalty, beta=self.beta, grad=g[k])
+                value += rv
+        return value, g
+
+    def scores(self, X):
+        return self._forward(self._input(X))[1]
+
+    def predict(self, X):
+        return np.argmax(self.scores(X), axis=1)
+
+
+class TwoLayerNet(TrainedClassifier):
+    """Two-layer fully connected network: affine - ReLU - affine, softmax or SVM loss.
+
+    Input preprocessing, training and the common parameters (reg, penalty, beta, optimizer,
+    lr, batch_size, epochs, lr_decay, momentum, early_stopping, validation_fraction,
+    patience, dtype, random_state, progress) are as in :class:`imgclf.LinearClassifier`;
+    the penalty applies to W1 and W2, never to the biases.
+
+    Parameters
+    ----------
+    hidden : int, default=256
+        Width of the hidden layer.
+    activation : {"relu"}, default="relu"
+    loss : {"softmax", "svm", "squared_svm"}, default="softmax"
+    """
+
+    _lbfgs_ok = True
+
+    def __init__(self, hidden=256, activation="relu", loss="softmax", reg=1e-4, penalty="l2", beta=0.5,
+                 optimizer="adam", lr=1e-3, batch_size="auto", epochs=20, lr_decay=0.9, momentum=0.9,
+                 early_stopping=False, validation_fraction=0.1, patience=3, dtype="float32",
+                 random_state=None, progress="auto"):
+        self.hidden = hidden
+        self.activation = activation
+        self.loss = loss
+        self.reg = reg
+        self.penalty = penalty
+        self.beta = beta
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.lr_decay = lr_decay
+        self.momentum = momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.dtype = dtype
+        self.random_state = random_state
+        self.progress = progress
+
+    def _check_params(self):
+        ops._check_penalty(self.penalty, self.reg, self.beta)
+        if isinstance(self.hidden, bool) or not isinstance(self.hidden, (int, np.integer)) or self.hidden < 1:
+            raise ValueError(f"hidden must be a positive int, got {self.hidden!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if self.loss not in ops.LOSSES:
+            raise ValueError(f"loss must be one of {ops.LOSSES}, got {self.loss!r}")
+
+    def _new_model(self, d, C, rng):
+        return NetModel(d, int(self.hidden), C, loss=self.loss, reg=float(self.reg), penalty=self.penalty,
+                        beta=float(self.beta), dtype=np.dtype(self.dtype), rng=rng)
+
+    def predict_proba(self, X):
+        """Softmax of the class scores (meaningful for loss="softmax"); columns follow classes_."""
+        if self.loss != "softmax":
+            raise AttributeError("predict_proba needs loss='softmax'")
+        return softmax_proba(self._scores(X).astype(np.float64))

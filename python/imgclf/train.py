@@ -1,0 +1,153 @@
+"""Trainer: minibatch gradient descent over any model exposing ``loss(X, y) -> (loss, grads)``.
+
+A model for the Trainer has:
+  params            dict name -> float array, updated in place
+  loss(X, y)        -> (float loss, dict of grads with the keys of params); a model that
+                    sets ``accepts_rows = True`` is called as loss(X, y, rows=idx) instead,
+                    so it can draw the minibatch itself (uint8 images stay uint8 in memory)
+  predict(X)        -> integer class indices (for the accuracies in the history)
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from .optim import Optimizer, make_optimizer
+
+__all__ = ["Trainer"]
+
+
+def _progress_enabled(progress):
+    if progress == "auto":
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(progress)
+
+
+class Trainer:
+    """Minibatch training with a learning-rate schedule, validation and early stopping.
+
+    Parameters
+    ----------
+    model : object with ``params``, ``loss`` and ``predict`` (see the module docstring).
+    optimizer : name ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam") or an
+        :class:`imgclf.optim.Optimizer`.
+    lr : learning rate (ignored when ``optimizer`` is an Optimizer instance).
+    batch_size, epochs : minibatch size and number of passes over the data.
+    lr_decay, decay_every : step decay, lr *= lr_decay every ``decay_every`` epochs.
+    patience : stop when validation accuracy has not improved for this many epochs
+        (None: never stop early).  With validation data the best parameters seen are
+        restored at the end, also after an early stop or a Ctrl-C.
+    train_acc_samples : training accuracy per epoch is measured on at most this many
+        training samples (a fixed random subset) to keep it cheap.
+    random_state : seeds the shuffling of every epoch.
+    progress : True, False or "auto" (a tqdm bar when stderr is a terminal).
+
+    After :meth:`fit`, ``history`` holds ``loss`` (one per iteration), ``train_acc`` and
+    ``val_acc`` (one per epoch), ``lr`` (per epoch), ``best_epoch``, ``stopped_early``,
+    ``interrupted`` and ``seconds``.
+    """
+
+    def __init__(self, model, optimizer="sgd", lr=1e-2, batch_size=256, epochs=10, lr_decay=1.0,
+                 decay_every=1, patience=None, train_acc_samples=5000, random_state=None,
+                 progress="auto", momentum=0.9):
+        for name in ("params", "loss", "predict"):
+            if not hasattr(model, name):
+                raise TypeError(f"model must have a '{name}' attribute (see imgclf.train)")
+        self.model = model
+        self.optimizer = make_optimizer(optimizer, lr, momentum) if not isinstance(optimizer, Optimizer) else optimizer
+        self.batch_size = _int_at_least(batch_size, "batch_size", 1)
+        self.epochs = _int_at_least(epochs, "epochs", 0)
+        self.lr_decay = float(lr_decay)
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+        self.decay_every = _int_at_least(decay_every, "decay_every", 1)
+        self.patience = None if patience is None else _int_at_least(patience, "patience", 1)
+        self.train_acc_samples = _int_at_least(train_acc_samples, "train_acc_samples", 1)
+        self.rng = np.random.default_rng(random_state)
+        self.progress = progress
+        self.history = {"loss": [], "train_acc": [], "val_acc": [], "lr": [], "best_epoch": None,
+                        "stopped_early": False, "interrupted": False, "seconds": 0.0}
+
+    def _batch_loss(self, X, y, idx):
+        if getattr(self.model, "accepts_rows", False):
+            return self.model.loss(X, y[idx], rows=idx)
+        return self.model.loss(X[idx], y[idx])
+
+    def _accuracy(self, X, y):
+        return float(np.mean(self.model.predict(X) == y))
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Train for ``epochs`` passes (fewer on early stop or Ctrl-C); returns history."""
+        y = np.asarray(y)
+        n = len(y)
+        if n == 0:
+            raise ValueError("X is empty")
+        if len(X) != n:
+            raise ValueError(f"X has {len(X)} samples but y has {n}")
+        has_val = X_val is not None
+        if has_val and (y_val is None or len(X_val) != len(y_val)):
+            raise ValueError("X_val and y_val must both be given, with the same length")
+        h = self.history
+        sub = self.rng.choice(n, size=min(n, self.train_acc_samples), replace=False)
+        sub.sort()
+        best_acc, best_params, since_best = -1.0, None, 0
+        per_epoch = math.ceil(n / self.batch_size)
+        bar = None
+        if _progress_enabled(self.progress) and self.epochs:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=self.epochs * per_epoch, desc="train", unit="batch", leave=False)
+        t0 = time.perf_counter()
+        try:
+            for epoch in range(self.epochs):
+                order = self.rng.permutation(n)
+                for s in range(0, n, self.batch_size):
+                    idx = order[s : s + self.batch_size]
+                    loss, grads = self._batch_loss(X, y, idx)
+                    if not np.isfinite(loss):
+                        raise FloatingPointError(
+                            f"the training loss became {loss} at epoch {epoch + 1}: the model diverged; "
+                            f"lower the learning rate (now {self.optimizer.lr:g})")
+                    self.optimizer.step(self.model.params, grads)
+                    h["loss"].append(float(loss))
+                    if bar is not None:
+                        bar.update(1)
+                h["lr"].append(self.optimizer.lr)
+                h["train_acc"].append(self._accuracy(X[sub], y[sub]))
+                if has_val:
+                    acc = self._accuracy(X_val, y_val)
+                    h["val_acc"].append(acc)
+                    if acc > best_acc:
+                        best_acc, since_best, h["best_epoch"] = acc, 0, epoch
+                        best_params = {k: v.copy() for k, v in self.model.params.items()}
+                    else:
+                        since_best += 1
+                if bar is not None:
+                    post = {"loss": f"{np.mean(h['loss'][-per_epoch:]):.4f}", "train": f"{h['train_acc'][-1]:.3f}"}
+                    if has_val:
+                        post["val"] = f"{h['val_acc'][-1]:.3f}"
+                    bar.set_postfix(post)
+                if (epoch + 1) % self.decay_every == 0:
+                    self.optimizer.lr *= self.lr_decay
+                if self.patience is not None and has_val and since_best >= self.patience:
+                    h["stopped_early"] = True
+                    break
+        except KeyboardInterrupt:
+            h["interrupted"] = True
+        finally:
+            if bar is not None:
+                bar.close()
+            if best_params is not None:
+                for k, v in best_params.items():
+                    self.model.params[k][...] = v
+            h["seconds"] += time.perf_counter() - t0
+        return h
+
+
+def _int_at_least(v, name, lo):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+    return int(v)
