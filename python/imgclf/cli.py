@@ -1,4 +1,4 @@
-"""The imgclf command line: `imgclf info`, `imgclf bench`."""
+"""The imgclf command line: `imgclf run`, `imgclf info`, `imgclf bench`."""
 from __future__ import annotations
 
 import argparse
@@ -54,9 +54,35 @@ def cmd_bench(args):
     return 0
 
 
+def cmd_run(args):
+    """The whole pipeline: validation, cross-validation, training, one test evaluation, report."""
+    from .pipeline import run_pipeline, table
+
+    try:
+        res = run_pipeline(args.dataset, args.data_dir, out=args.out, force=args.force, quick=args.quick,
+                           seed=args.seed, backend=args.backend)
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+        print(f"imgclf run: {exc}", file=sys.stderr)
+        return 2
+    print(table(res))
+    print(f"\nreport: {os.path.join(args.out, 'report.md')}  ({res['seconds']:.1f} s)")
+    return 0
+
+
 def main(argv=None):
+    from .datasets import DATASETS
+
     ap = argparse.ArgumentParser(prog="imgclf", description="Fast classic image classification.")
     sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="the whole pipeline on a dataset, with a report folder")
+    p.add_argument("--dataset", default="digits", choices=DATASETS)
+    p.add_argument("--data-dir", default=None, help="where the dataset's files are (not needed for digits)")
+    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "numpy"))
+    p.add_argument("--out", default="imgclf-report", help="report folder (default ./imgclf-report)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing report folder")
+    p.add_argument("--quick", action="store_true", help="smaller searches (and a subsample of large datasets)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_run)
     p = sub.add_parser("info", help="version, compiled backends, SIMD level, threads, GPU")
     p.set_defaults(func=cmd_info)
     p = sub.add_parser("bench", help="quick knn timing against the NumPy reference")

@@ -1,0 +1,92 @@
+"""Choosing hyperparameters: the one-search-per-fold cross-validation over k for kNN, and
+validation-split search (grid or random) for the trained models."""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from . import ops
+from .metrics import accuracy
+
+__all__ = ["cross_validate_k", "validation_search"]
+
+
+def _bar(it, show, desc, total=None):
+    if show == "auto":
+        show = sys.stderr.isatty()
+    if not show:
+        return it
+    from tqdm.auto import tqdm
+
+    return tqdm(it, desc=desc, total=total, leave=False)
+
+
+def cross_validate_k(X, y, ks, folds=5, metric="l2", weights="uniform", tie_break="nearest",
+                     random_state=0, progress="auto", backend="auto"):
+    """k-fold cross-validation of kNN over every k in ``ks`` at the cost of one search per fold.
+
+    Each fold runs one fused :func:`imgclf.ops.knn` with k = max(ks); every k is then scored
+    from the first k columns of those sorted neighbour lists (scikit-learn's GridSearchCV
+    would recompute the distances for every k).  Folds are stratified.
+
+    Returns a dict: ks, mean, std (per k), scores (folds x len(ks)), best_k, seconds.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    ks = sorted({int(k) for k in ks})
+    if not ks or ks[0] < 1:
+        raise ValueError(f"ks must hold positive ints, got {ks}")
+    X = np.asarray(X)
+    X = X.reshape(len(X), -1)
+    y = np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    classes, yi = np.unique(y, return_inverse=True)
+    if folds < 2:
+        raise ValueError(f"folds must be >= 2, got {folds}")
+    if np.bincount(yi).min() < folds:
+        raise ValueError(f"the smallest class has fewer than folds={folds} samples")
+    kmax = ks[-1]
+    if kmax > len(X) - (len(X) + folds - 1) // folds:
+        raise ValueError(f"max(ks)={kmax} exceeds the training part of a fold")
+    t0 = time.perf_counter()
+    scores = np.zeros((folds, len(ks)))
+    split = StratifiedKFold(folds, shuffle=True, random_state=random_state).split(X, yi)
+    for f, (tr, va) in enumerate(_bar(split, progress, f"cv {metric}", folds)):
+        dist, idx = ops.knn(X[va], X[tr], kmax, metric, backend=backend)
+        lab = yi[tr][idx]
+        for j, k in enumerate(ks):
+            pred, _ = ops.vote(lab[:, :k], len(classes), dist[:, :k], weights, tie_break=tie_break,
+                               backend=backend)
+            scores[f, j] = accuracy(yi[va], pred)
+    mean, std = scores.mean(0), scores.std(0)
+    return {"ks": ks, "mean": mean, "std": std, "scores": scores, "best_k": ks[int(np.argmax(mean))],
+            "metric": metric, "folds": folds, "seconds": time.perf_counter() - t0}
+
+
+def validation_search(make_estimator, X_train, y_train, X_val, y_val, params, n_iter=None,
+                      random_state=0, progress="auto"):
+    """Fit ``make_estimator(**p)`` on the training split for each parameter setting p and
+    score it on the validation split.
+
+    params: a dict of lists (every combination: scikit-learn's ParameterGrid) or, with
+    ``n_iter``, of lists / scipy distributions sampled ``n_iter`` times (ParameterSampler).
+    Returns (best_estimator, results): results is a list of dicts {params, val_acc, seconds},
+    best first.
+    """
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    settings = list(ParameterGrid(params) if n_iter is None
+                    else ParameterSampler(params, n_iter, random_state=random_state))
+    results, best, best_acc = [], None, -1.0
+    for p in _bar(settings, progress, "search", len(settings)):
+        t = time.perf_counter()
+        est = make_estimator(**p).fit(X_train, y_train)
+        acc = float(est.score(X_val, y_val))
+        results.append({"params": p, "val_acc": acc, "seconds": time.perf_counter() - t})
+        if acc > best_acc:
+            best, best_acc = est, acc
+    results.sort(key=lambda r: -r["val_acc"])
+    return best, results

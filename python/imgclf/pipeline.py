@@ -1,0 +1,308 @@
+"""The whole data-driven pipeline behind ``imgclf run``: load a dataset, choose
+hyperparameters on validation data (k-fold cross-validation for kNN, a validation split for
+the trained models), train, evaluate each final model on the test set once, and write a
+report folder (report.md, results.json, figures)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+from . import __version__, backend as _backend
+from .datasets import load, train_val_split
+from .features import color_histogram_hsv, hog
+from .linear import LinearSVM, SoftmaxClassifier
+from .metrics import confusion_matrix, top_k_accuracy
+from .model_selection import cross_validate_k, validation_search
+from .neighbors import KNearestNeighbor
+from .network import TwoLayerNet
+
+__all__ = ["run_pipeline"]
+
+
+def _log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _evaluate(name, est, params, val_acc, X_test, y_test, fit_s, backend, extra=None):
+    t = time.perf_counter()
+    pred = est.predict(X_test)
+    scores = est.predict_proba(X_test) if hasattr(est, "predict_proba") else est.decision_function(X_test)
+    pred_s = time.perf_counter() - t
+    C = len(est.classes_)
+    row = {"model": name, "params": params, "val_acc": val_acc,
+           "test_acc": float(np.mean(pred == y_test)),
+           "top5": top_k_accuracy(np.searchsorted(est.classes_, y_test), scores, 5) if C > 5 else None,
+           "fit_s": fit_s, "predict_s": pred_s, "backend": backend}
+    row.update(extra or {})
+    return row, np.searchsorted(est.classes_, pred)
+
+
+def _features(X, shape):
+    H, W, C = shape
+    ppc = max(2, min(H, W) // 4)
+    parts = [hog(X, pixels_per_cell=ppc)]
+    if C == 3:
+        parts.append(color_histogram_hsv(X))
+    return np.hstack(parts), {"hog_pixels_per_cell": ppc, "color_hist": C == 3}
+
+
+def run_pipeline(dataset="digits", data_dir=None, out="imgclf-report", force=False, quick=False,
+                 seed=0, backend="auto", progress="auto"):
+    """Run the pipeline and write the report; returns the results dict (also in results.json)."""
+    if os.path.exists(out):
+        if not force:
+            raise FileExistsError(f"{out} already exists; pass --force to overwrite it or --out to choose another folder")
+        shutil.rmtree(out)
+    t_all = time.perf_counter()
+    be = _backend.resolve(backend)
+    ds = load(dataset, data_dir)
+    Xtr_img, ytr, Xte_img, yte = ds.X_train, ds.y_train, ds.X_test, ds.y_test
+    if quick and len(Xtr_img) > 6000:  # --quick on a large dataset: a subsample
+        rng = np.random.default_rng(seed)
+        a = rng.choice(len(Xtr_img), 6000, replace=False)
+        b = rng.choice(len(Xte_img), 2000, replace=False)
+        Xtr_img, ytr, Xte_img, yte = Xtr_img[a], ytr[a], Xte_img[b], yte[b]
+    shape = Xtr_img.shape[1:]
+    X = Xtr_img.reshape(len(Xtr_img), -1)
+    Xte = Xte_img.reshape(len(Xte_img), -1)
+    Xa, Xv, ya, yv = train_val_split(X, ytr, 0.2 if len(X) < 10000 else 0.1, random_state=seed)
+    _log(f"imgclf run: {dataset}: train {len(Xa)}, validation {len(Xv)}, test {len(Xte)}, "
+         f"{len(ds.classes)} classes, images {shape}, backend {be}")
+    rows, res = [], {"dataset": dataset, "classes": list(ds.classes), "image_shape": list(shape),
+                     "n_train": int(len(Xa)), "n_val": int(len(Xv)), "n_test": int(len(Xte)),
+                     "quick": quick, "seed": seed, "imgclf": __version__, "backend": be}
+    confusions = {}
+
+    # 1. kNN: one fused search per fold scores every k; L1 and L2
+    ks = [1, 3, 5, 7] if quick else [1, 2, 3, 5, 7, 10, 15, 20]
+    folds = 3 if quick else 5
+    cv = {}
+    for metric in ("l1", "l2"):
+        cv[metric] = cross_validate_k(X, ytr, ks, folds=folds, metric=metric, random_state=seed,
+                                      progress=progress, backend=be)
+        _log(f"  kNN {metric}: best k={cv[metric]['best_k']} (cv acc {cv[metric]['mean'].max():.4f}, "
+             f"{cv[metric]['seconds']:.1f}s)")
+    metric = max(cv, key=lambda m: cv[m]["mean"].max())
+    k = cv[metric]["best_k"]
+    t = time.perf_counter()
+    knn = KNearestNeighbor(k=k, metric=metric, backend=be).fit(X, ytr)
+    row, pred = _evaluate("kNN", knn, {"k": k, "metric": metric}, float(cv[metric]["mean"].max()), Xte, yte,
+                          time.perf_counter() - t, be, {"val_kind": f"{folds}-fold cv"})
+    rows.append(row)
+    confusions["kNN"] = pred
+    res["knn_cv"] = {m: {"ks": c["ks"], "mean": c["mean"].tolist(), "std": c["std"].tolist(),
+                         "best_k": c["best_k"], "seconds": c["seconds"]} for m, c in cv.items()}
+
+    # 2. linear classifiers and the network: a search on the validation split
+    lrs, regs = ([3e-3, 1e-2], [1e-4, 1e-3]) if quick else ([1e-3, 3e-3, 1e-2], [1e-5, 1e-4, 1e-3])
+    epochs = 10 if quick else 20
+    histories = {}
+    models = {}
+    for name, cls, grid in [
+            ("Softmax", SoftmaxClassifier, {"lr": lrs, "reg": regs}),
+            ("LinearSVM", LinearSVM, {"lr": lrs, "reg": regs}),
+            ("TwoLayerNet", TwoLayerNet, {"lr": [3e-3] if quick else [1e-3, 3e-3],
+                                          "hidden": [128] if quick else [128, 256]})]:
+        t = time.perf_counter()
+        best, results = validation_search(
+            lambda **p: cls(epochs=epochs, random_state=seed, progress=False, **p), Xa, ya, Xv, yv, grid,
+            progress=progress)
+        fit_s = time.perf_counter() - t
+        _log(f"  {name}: best {results[0]['params']} (val acc {results[0]['val_acc']:.4f}, "
+             f"{len(results)} settings, {fit_s:.1f}s)")
+        row, pred = _evaluate(name, best, results[0]["params"], results[0]["val_acc"], Xte, yte,
+                              results[0]["seconds"], be, {"val_kind": "validation split",
+                                                          "search": results})
+        rows.append(row)
+        confusions[name] = pred
+        histories[name] = {k2: best.history_[k2] for k2 in ("loss", "train_acc", "val_acc")}
+        models[name] = best
+    # the curves need validation accuracy per epoch: record it for the chosen settings
+    for name in histories:
+        m = models[name]
+        histories[name]["val_acc"] = _val_curve(m, type(m), Xa, ya, Xv, yv, epochs, seed)
+
+    # 3. image features (HOG + colour histogram) with kNN and a softmax classifier
+    t = time.perf_counter()
+    F, finfo = _features(Xtr_img, shape)
+    Fte, _ = _features(Xte_img, shape)
+    feat_s = time.perf_counter() - t
+    fcv = cross_validate_k(F, ytr, ks, folds=folds, metric="l2", random_state=seed, progress=progress,
+                           backend=be)
+    t = time.perf_counter()
+    fknn = KNearestNeighbor(k=fcv["best_k"], metric="l2", backend=be).fit(F, ytr)
+    row, pred = _evaluate("kNN on features", fknn, {"k": fcv["best_k"], "metric": "l2", **finfo},
+                          float(fcv["mean"].max()), Fte, yte, time.perf_counter() - t + feat_s, be,
+                          {"val_kind": f"{folds}-fold cv"})
+    rows.append(row)
+    Fa, Fv, fa, fv = train_val_split(F, ytr, 0.2 if len(F) < 10000 else 0.1, random_state=seed)
+    best, results = validation_search(
+        lambda **p: SoftmaxClassifier(epochs=epochs, random_state=seed, progress=False, **p), Fa, fa, Fv, fv,
+        {"lr": lrs, "reg": regs}, progress=progress)
+    row, pred = _evaluate("Softmax on features", best, {**results[0]["params"], **finfo}, results[0]["val_acc"],
+                          Fte, yte, results[0]["seconds"] + feat_s, be,
+                          {"val_kind": "validation split", "search": results})
+    rows.append(row)
+    confusions["Softmax on features"] = pred
+    _log(f"  features: {F.shape[1]} per image ({feat_s:.1f}s)")
+
+    res["models"] = rows
+    res["histories"] = histories
+    best_row = max(rows, key=lambda r: r["test_acc"])
+    cm = confusion_matrix(np.searchsorted(np.unique(ytr), yte), confusions.get(best_row["model"], confusions["kNN"]),
+                          len(ds.classes))
+    res["confusion"] = {"model": best_row["model"] if best_row["model"] in confusions else "kNN",
+                        "matrix": cm.tolist()}
+    res["seconds"] = time.perf_counter() - t_all
+
+    os.makedirs(out)
+    figures = _figures(out, res, models.get("Softmax"), shape, ds.classes)
+    res["figures"] = figures
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, default=_json_default)
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(_markdown(res))
+    return res
+
+
+def _val_curve(model, cls, Xa, ya, Xv, yv, epochs, seed):
+    """Validation accuracy per epoch of the chosen setting (refit with the same seed)."""
+    m = cls(**{**model.get_params(), "epochs": 1})
+    m.partial_fit(Xa, ya, classes=np.unique(ya))
+    curve = [float(m.score(Xv, yv))]
+    for _ in range(epochs - 1):
+        m.partial_fit(Xa, ya)
+        curve.append(float(m.score(Xv, yv)))
+    return curve
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def table(res):
+    """The results as a fixed-width text table."""
+    hdr = f"{'model':22} {'hyperparameters':38} {'val acc':>8} {'test acc':>8} {'top-5':>6} {'fit s':>7} {'pred s':>7}  backend"
+    lines = [hdr, "-" * len(hdr)]
+    for r in res["models"]:
+        p = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
+        top5 = f"{r['top5']:.4f}" if r["top5"] is not None else "-"
+        lines.append(f"{r['model']:22} {p[:38]:38} {r['val_acc']:8.4f} {r['test_acc']:8.4f} {top5:>6} "
+                     f"{r['fit_s']:7.2f} {r['predict_s']:7.2f}  {r['backend']}")
+    return "\n".join(lines)
+
+
+def _markdown(res):
+    out = [f"# imgclf report: {res['dataset']}", "",
+           f"train {res['n_train']} / validation {res['n_val']} / test {res['n_test']} images of shape "
+           f"{tuple(res['image_shape'])}, {len(res['classes'])} classes; backend {res['backend']}; "
+           f"imgclf {res['imgclf']}; seed {res['seed']}{' (quick)' if res['quick'] else ''}; "
+           f"{res['seconds']:.1f} s in all.", "",
+           "Hyperparameters were chosen on validation data only (k-fold cross-validation for kNN, a "
+           "validation split of the training set for the trained models); each final model saw the "
+           "test set once.", "",
+           "| model | hyperparameters | val acc | test acc | top-5 | fit s | predict s | backend |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in res["models"]:
+        p = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
+        top5 = f"{r['top5']:.4f}" if r["top5"] is not None else "-"
+        out.append(f"| {r['model']} | {p} | {r['val_acc']:.4f} | {r['test_acc']:.4f} | {top5} | "
+                   f"{r['fit_s']:.2f} | {r['predict_s']:.2f} | {r['backend']} |")
+    out.append("")
+    for title, name in [("kNN: accuracy against k (mean and std over folds)", "knn_cv.png"),
+                        ("Training loss and train/validation accuracy", "training.png"),
+                        ("Softmax weights as one template image per class", "templates.png"),
+                        (f"Confusion matrix ({res['confusion']['model']}, test set)", "confusion.png")]:
+        if name in res.get("figures", []):
+            out += [f"## {title}", "", f"![{title}]({name})", ""]
+    if not res.get("figures"):
+        out += ["(figures need matplotlib: pip install matplotlib)", ""]
+    return "\n".join(out)
+
+
+def _figures(out, res, softmax, shape, classes):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    made = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for m, c in res["knn_cv"].items():
+        ax.errorbar(c["ks"], c["mean"], yerr=c["std"], marker="o", capsize=3, label=m.upper())
+    ax.set_xlabel("k")
+    ax.set_ylabel("cross-validation accuracy")
+    ax.set_title(f"kNN on {res['dataset']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "knn_cv.png"), dpi=110)
+    plt.close(fig)
+    made.append("knn_cv.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, h in res["histories"].items():
+        loss = np.asarray(h["loss"])
+        w = max(1, len(loss) // 100)
+        smooth = np.convolve(loss, np.ones(w) / w, mode="valid")
+        axes[0].plot(smooth, label=name)
+        ep = np.arange(1, len(h["train_acc"]) + 1)
+        line, = axes[1].plot(ep, h["train_acc"], label=f"{name} train")
+        if h.get("val_acc"):
+            axes[1].plot(np.arange(1, len(h["val_acc"]) + 1), h["val_acc"], "--", color=line.get_color(),
+                         label=f"{name} val")
+    axes[0].set_xlabel("iteration")
+    axes[0].set_ylabel("training loss")
+    axes[0].set_yscale("log")
+    axes[0].legend()
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("accuracy")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "training.png"), dpi=110)
+    plt.close(fig)
+    made.append("training.png")
+
+    if softmax is not None:
+        T = softmax.templates(shape)
+        n = len(T)
+        cols = min(n, 10)
+        rows_ = (n + cols - 1) // cols
+        fig, axes = plt.subplots(rows_, cols, figsize=(1.3 * cols, 1.5 * rows_), squeeze=False)
+        for i, ax in enumerate(axes.ravel()):
+            ax.axis("off")
+            if i < n:
+                img = T[i]
+                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+                ax.set_title(str(classes[i])[:10], fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "templates.png"), dpi=110)
+        plt.close(fig)
+        made.append("templates.png")
+
+    cm = np.asarray(res["confusion"]["matrix"])
+    fig, ax = plt.subplots(figsize=(6, 5))
+    im = ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(classes)))
+    ax.set_yticks(range(len(classes)))
+    ax.set_xticklabels([str(c)[:10] for c in classes], rotation=90, fontsize=7)
+    ax.set_yticklabels([str(c)[:10] for c in classes], fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{res['confusion']['model']}: test set")
+    fig.colorbar(im)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "confusion.png"), dpi=110)
+    plt.close(fig)
+    made.append("confusion.png")
+    return made
