@@ -19,26 +19,13 @@
 
 #include "imgclf/common.h"
 #include "kernels.h"
+#include "simd_line.h"
 
 namespace imgclf {
 namespace cpu {
 namespace IMGCLF_ISA {
 namespace gemm_detail {
 namespace {
-
-// one cache line as a GCC vector; memory goes through memcpy (unaligned is fine)
-typedef float GLineF __attribute__((vector_size(64)));
-typedef double GLineD __attribute__((vector_size(64)));
-template <class T>
-using GLine = typename std::conditional<std::is_same<T, float>::value, GLineF, GLineD>::type;
-template <class T>
-inline GLine<T> vload(const T* p) {
-  GLine<T> r;
-  __builtin_memcpy(&r, p, 64);
-  return r;
-}
-template <class T>
-inline void vstore(T* p, const GLine<T>& v) { __builtin_memcpy(p, &v, 64); }
 
 #if defined(__AVX512F__)
 constexpr int MR = 12;
@@ -103,10 +90,10 @@ template <class T>
 void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C, int64_t ldc,
            int64_t mm, int64_t nn, T alpha, T beta, bool first) {
   constexpr int64_t v = 64 / sizeof(T);
-  GLine<T> c0[MR], c1[MR];
-  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = GLine<T>{};
+  Line<T> c0[MR], c1[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = Line<T>{};
   for (int64_t k = 0; k < kc; ++k) {
-    const GLine<T> b0 = vload(b + k * 2 * v), b1 = vload(b + k * 2 * v + v);
+    const Line<T> b0 = load(b + k * 2 * v), b1 = load(b + k * 2 * v + v);
     const T* ak = a + k * ks;
     for (int r = 0; r < MR; ++r) {
       c0[r] += ak[r * rs] * b0;
@@ -116,16 +103,16 @@ void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C, int
   if (nn == 2 * v) {  // full-width tile: vector read-modify-write
     for (int r = 0; r < mm; ++r) {
       T* cr = C + r * ldc;
-      GLine<T> o0 = alpha * c0[r], o1 = alpha * c1[r];
+      Line<T> o0 = alpha * c0[r], o1 = alpha * c1[r];
       if (!first) {
-        o0 += vload(cr);
-        o1 += vload(cr + v);
+        o0 += load(cr);
+        o1 += load(cr + v);
       } else if (beta != 0) {
-        o0 += beta * vload(cr);
-        o1 += beta * vload(cr + v);
+        o0 += beta * load(cr);
+        o1 += beta * load(cr + v);
       }
-      vstore(cr, o0);
-      vstore(cr + v, o1);
+      store(cr, o0);
+      store(cr + v, o1);
     }
     return;
   }

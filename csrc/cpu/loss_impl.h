@@ -25,6 +25,7 @@
 
 #include "imgclf/common.h"
 #include "kernels.h"
+#include "simd_line.h"
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -38,22 +39,6 @@ namespace {  // internal linkage: each SIMD level keeps its own copies
 
 template <class T>
 constexpr int64_t V = 64 / sizeof(T);  // elements per cache line / AVX-512 vector
-
-// One cache line of T as a GCC vector: native zmm under AVX-512, split by the compiler
-// into two ymm (AVX2) or four xmm (SSE2).  Memory is only touched through memcpy, so
-// unaligned addresses are fine (a template argument would drop an aligned(4) attribute).
-typedef float LineF __attribute__((vector_size(64)));
-typedef double LineD __attribute__((vector_size(64)));
-template <class T>
-using Line = typename std::conditional<std::is_same<T, float>::value, LineF, LineD>::type;
-template <class T>
-inline Line<T> load(const T* p) {
-  Line<T> r;
-  __builtin_memcpy(&r, p, 64);
-  return r;
-}
-template <class T>
-inline void store(T* p, Line<T> v) { __builtin_memcpy(p, &v, 64); }
 
 inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
