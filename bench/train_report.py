@@ -46,10 +46,12 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--tasks", default=None, help="comma-separated subset of the tasks")
     a = ap.parse_args()
+    plan = [p for p in PLAN if a.tasks is None or p[0] in a.tasks.split(",")]
     times = {}
     for _ in range(a.rounds):
-        for task, peers, _ in PLAN:
+        for task, peers, _ in plan:
             for p in peers:
                 t = run(task, p, a.repeat)
                 if t is not None:
@@ -57,7 +59,7 @@ def main():
     med = {k: statistics.median(v) for k, v in times.items()}
     print("\n| task | imgclf ms | peer | peer ms | ratio | target |")
     print("|---|---:|---|---:|---:|---|")
-    for task, peers, targets in PLAN:
+    for task, peers, targets in plan:
         mine = med.get((task, "imgclf"))
         for p in peers[1:]:
             other = med.get((task, p))

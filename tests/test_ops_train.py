@@ -208,3 +208,34 @@ def test_loss_bad_input():
         ops.linear_loss(np.zeros((5, 6), np.uint8), np.zeros(5, np.int64), W, b)
     with pytest.raises(ValueError, match="loss"):
         ops.linear_loss(X, np.zeros(5, np.int64), W, b, "hinge")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_layer_helpers_match_reference(config, rng, dtype):
+    for n, H in [(1, 1), (7, 13), (256, 256), (300, 65)]:
+        h = rng.standard_normal((n, H)).astype(dtype)
+        b = rng.standard_normal(H).astype(dtype)
+        h[0, 0] = -b[0]  # exactly 0 after the bias: the ReLU keeps 0, the mask drops it
+        for relu in (True, False):
+            got = ops.bias_relu(h.copy(), b, relu, backend=config)
+            want = R.bias_relu(h.copy(), b, relu)
+            np.testing.assert_array_equal(got, want)
+        out = ops.bias_relu(h.copy(), b, backend=config)
+        dh = rng.standard_normal((n, H)).astype(dtype)
+        d1, d2 = dh.copy(), dh.copy()
+        db1 = ops.relu_backward(d1, out, backend=config)
+        db2 = R.relu_backward(d2, out)
+        np.testing.assert_array_equal(d1, d2)
+        np.testing.assert_allclose(db1, db2, **TOL[dtype])
+    X = rng.integers(0, 256, (50, 37)).astype(np.uint8)
+    rows = rng.integers(0, 50, 21)
+    shift = rng.random(37)
+    for src in (X, X.astype(np.float32), X.astype(np.float64)):
+        got = ops.affine_rows(src, rows, 1 / 255, shift, dtype=dtype, backend=config)
+        want = R.affine_rows(src, rows, 1 / 255, shift.astype(dtype), np.dtype(dtype))
+        np.testing.assert_allclose(got, want, **TOL[dtype])
+        np.testing.assert_allclose(ops.affine_rows(src, dtype=dtype, backend=config), src.astype(dtype))
+    with pytest.raises(ValueError, match="rows"):
+        ops.affine_rows(X, np.array([0, 50]))
+    with pytest.raises(ValueError, match="b must"):
+        ops.bias_relu(np.zeros((2, 3)), np.zeros(4))

@@ -205,20 +205,21 @@ double penalty(py::array W, int kind, double beta, double reg, py::object grad) 
   const int th = cpu::num_threads();
   const int64_t n = W.size();
   py::array g;
-  if (!grad.is_none()) {
+  const bool has_grad = !grad.is_none();  // (a default py::array is an empty array, not null)
+  if (has_grad) {
     g = grad.cast<py::array>();
     if (!g.writeable()) throw py::value_error("grad must be writeable");
   }
   if (is<float>(W)) {
     float* gp = nullptr;
-    if (g) { check_same<float>(W, g, "W", "grad"); gp = static_cast<float*>(g.mutable_data()); }
+    if (has_grad) { check_same<float>(W, g, "W", "grad"); gp = static_cast<float*>(g.mutable_data()); }
     auto wp = static_cast<const float*>(W.data());
     py::gil_scoped_release nogil;
     return ops.penalty_f32(wp, n, PenaltyKind(kind), beta, reg, gp, th);
   }
   if (is<double>(W)) {
     double* gp = nullptr;
-    if (g) { check_same<double>(W, g, "W", "grad"); gp = static_cast<double*>(g.mutable_data()); }
+    if (has_grad) { check_same<double>(W, g, "W", "grad"); gp = static_cast<double*>(g.mutable_data()); }
     auto wp = static_cast<const double*>(W.data());
     py::gil_scoped_release nogil;
     return ops.penalty_f64(wp, n, PenaltyKind(kind), beta, reg, gp, th);
@@ -382,6 +383,106 @@ void gemm(py::array A, py::array B, py::array C, bool ta, bool tb, double alpha,
   }
 }
 
+void bias_act(py::array h, py::array b, bool relu) {
+  check_matrix(h, "h");
+  if (!h.writeable()) throw py::value_error("h must be writeable");
+  const int64_t n = h.shape(0), H = h.shape(1);
+  if (b.ndim() != 1 || b.shape(0) != H || !(b.flags() & py::array::c_style))
+    throw py::value_error("b must be a contiguous vector with one value per column of h");
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  if (is<float>(h) && is<float>(b)) {
+    auto hp = static_cast<float*>(h.mutable_data());
+    auto bp = static_cast<const float*>(b.data());
+    py::gil_scoped_release nogil;
+    ops.bias_act_f32(hp, bp, n, H, relu, th);
+  } else if (is<double>(h) && is<double>(b)) {
+    auto hp = static_cast<double*>(h.mutable_data());
+    auto bp = static_cast<const double*>(b.data());
+    py::gil_scoped_release nogil;
+    ops.bias_act_f64(hp, bp, n, H, relu, th);
+  } else {
+    throw py::type_error("h and b must both be float32 or both float64");
+  }
+}
+
+void act_backward(py::array dh, py::array h, py::array db) {
+  check_matrix(dh, "dh");
+  if (!dh.writeable() || !db.writeable()) throw py::value_error("dh and db must be writeable");
+  const int64_t n = dh.shape(0), H = dh.shape(1);
+  if (db.ndim() != 1 || db.shape(0) != H || !(db.flags() & py::array::c_style))
+    throw py::value_error("db must be a contiguous vector with one value per column of dh");
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  if (is<float>(dh)) {
+    check_same<float>(dh, h, "dh", "h");
+    check_same<float>(db, db, "db", "db");
+    auto d = static_cast<float*>(dh.mutable_data());
+    auto x = static_cast<const float*>(h.data());
+    auto o = static_cast<float*>(db.mutable_data());
+    py::gil_scoped_release nogil;
+    ops.act_backward_f32(d, x, n, H, o, th);
+  } else if (is<double>(dh)) {
+    check_same<double>(dh, h, "dh", "h");
+    check_same<double>(db, db, "db", "db");
+    auto d = static_cast<double*>(dh.mutable_data());
+    auto x = static_cast<const double*>(h.data());
+    auto o = static_cast<double*>(db.mutable_data());
+    py::gil_scoped_release nogil;
+    ops.act_backward_f64(d, x, n, H, o, th);
+  } else {
+    throw py::type_error("dh must be float32 or float64");
+  }
+}
+
+void gather_affine(py::array X, py::object rows, double scale, py::object shift, py::array out) {
+  check_matrix(X, "X");
+  check_matrix(out, "out");
+  if (!out.writeable()) throw py::value_error("out must be writeable");
+  const int64_t d = X.shape(1);
+  DType xt;
+  if (is<uint8_t>(X)) xt = DType::U8;
+  else if (is<float>(X)) xt = DType::F32;
+  else if (is<double>(X)) xt = DType::F64;
+  else throw py::type_error("X must be uint8, float32 or float64");
+  const int64_t* rp = nullptr;
+  int64_t n = X.shape(0);
+  py::array r;
+  if (!rows.is_none()) {
+    r = rows.cast<py::array>();
+    if (!is<int64_t>(r) || r.ndim() != 1 || !(r.flags() & py::array::c_style))
+      throw py::value_error("rows must be a contiguous int64 vector");
+    rp = static_cast<const int64_t*>(r.data());
+    n = r.shape(0);
+    for (int64_t i = 0; i < n; ++i)
+      if (rp[i] < 0 || rp[i] >= X.shape(0)) throw py::value_error("rows must index rows of X");
+  }
+  if (out.shape(0) != n || out.shape(1) != d) throw py::value_error("out must be (n_rows, n_features)");
+  py::array sh;
+  const bool has_shift = !shift.is_none();  // (a default py::array is an empty array, not null)
+  if (has_shift) {
+    sh = shift.cast<py::array>();
+    if (sh.ndim() != 1 || sh.shape(0) != d || !(sh.flags() & py::array::c_style) || !sh.dtype().equal(out.dtype()))
+      throw py::value_error("shift must be a contiguous vector of n_features values of out's dtype");
+  }
+  const cpu::Ops& ops = cpu::active_ops();
+  const int th = cpu::num_threads();
+  const void* xp = X.data();
+  if (is<float>(out)) {
+    auto s = has_shift ? static_cast<const float*>(sh.data()) : nullptr;
+    auto o = static_cast<float*>(out.mutable_data());
+    py::gil_scoped_release nogil;
+    ops.gather_f32(xp, xt, d, rp, n, scale, s, o, th);
+  } else if (is<double>(out)) {
+    auto s = has_shift ? static_cast<const double*>(sh.data()) : nullptr;
+    auto o = static_cast<double*>(out.mutable_data());
+    py::gil_scoped_release nogil;
+    ops.gather_f64(xp, xt, d, rp, n, scale, s, o, th);
+  } else {
+    throw py::type_error("out must be float32 or float64");
+  }
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_cpu, m) {
@@ -410,6 +511,11 @@ PYBIND11_MODULE(_cpu, m) {
         "One in-place optimizer update of every (param, grad, state) triple");
   m.def("gemm", &gemm, py::arg("A"), py::arg("B"), py::arg("out"), py::arg("trans_a"),
         py::arg("trans_b"), py::arg("alpha"), py::arg("beta"), "out = alpha op(A) op(B) + beta out");
+  m.def("bias_act", &bias_act, py::arg("h"), py::arg("b"), py::arg("relu"), "h = max(h + b, 0) in place");
+  m.def("act_backward", &act_backward, py::arg("dh"), py::arg("h"), py::arg("db"),
+        "dh = 0 where h <= 0 in place; db = column sums of dh");
+  m.def("gather_affine", &gather_affine, py::arg("X"), py::arg("rows"), py::arg("scale"),
+        py::arg("shift"), py::arg("out"), "out = scale * X[rows] - shift");
   m.def("simd_levels", &cpu::simd_levels, "SIMD levels this CPU supports, best first");
   m.def("simd_level", &cpu::simd_level, "The SIMD level in use");
   m.def("set_simd_level", [](const std::string& s) {

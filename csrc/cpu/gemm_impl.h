@@ -1,4 +1,6 @@
-// Dense matrix products for the network layers: C = alpha * op(A) op(B) + beta * C, where
+// Dense layers: matrix products, bias + ReLU, its backward pass, and the gather of input rows.
+//
+// Matrix products for the network layers: C = alpha * op(A) op(B) + beta * C, where
 // op(X) is X or X^T, float32 or float64, row-major.
 //
 // Compiled once per SIMD level (see isa_*.cpp).  Classic packed GEMM: op(B) is packed into
@@ -16,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "imgclf/common.h"
 #include "kernels.h"
@@ -166,6 +169,91 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, con
       }
     }
   }
+}
+
+// h = max(h + b, 0) (relu) or h + b, in place; h is (n, H)
+template <class T>
+static void bias_act(T* h, const T* b, int64_t n, int64_t H, bool relu, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (n * H > 32768)
+  for (int64_t i = 0; i < n; ++i) {
+    T* r = h + i * H;
+    if (relu)
+      for (int64_t j = 0; j < H; ++j) r[j] = std::max(r[j] + b[j], T(0));
+    else
+      for (int64_t j = 0; j < H; ++j) r[j] += b[j];
+  }
+}
+
+// dh = 0 where h <= 0 (ReLU backward, in place); db = column sums of the result
+template <class T>
+static void act_backward(T* dh, const T* h, int64_t n, int64_t H, T* db, int threads) {
+  const int nth = n * H > 32768 ? threads : 1;
+  std::vector<T> part(size_t(nth) * size_t(H), T(0));
+#pragma omp parallel num_threads(nth)
+  {
+    T* acc = part.data() + size_t(omp_get_thread_num()) * size_t(H);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      T* d = dh + i * H;
+      const T* x = h + i * H;
+      for (int64_t j = 0; j < H; ++j) {
+        const T v = x[j] > 0 ? d[j] : T(0);
+        d[j] = v;
+        acc[j] += v;
+      }
+    }
+  }
+  for (int64_t j = 0; j < H; ++j) {
+    T s = 0;
+    for (int t = 0; t < nth; ++t) s += part[size_t(t) * size_t(H) + size_t(j)];
+    db[j] = s;
+  }
+}
+
+// out_i = scale * X[rows[i]] - shift (shift may be null): the input of a dense layer,
+// converted from uint8 / float32 / float64 rows as the minibatch is drawn
+template <class T, class Src>
+static void gather_affine(const Src* X, int64_t d, const int64_t* rows, int64_t n, T scale,
+                          const T* shift, T* out, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (n * d > 32768)
+  for (int64_t i = 0; i < n; ++i) {
+    const Src* x = X + (rows ? rows[i] : i) * d;
+    T* o = out + i * d;
+    if (shift)
+      for (int64_t j = 0; j < d; ++j) o[j] = scale * T(x[j]) - shift[j];
+    else
+      for (int64_t j = 0; j < d; ++j) o[j] = scale * T(x[j]);
+  }
+}
+
+static void bias_act_f32(float* h, const float* b, int64_t n, int64_t H, bool relu, int threads) {
+  bias_act(h, b, n, H, relu, threads);
+}
+static void bias_act_f64(double* h, const double* b, int64_t n, int64_t H, bool relu, int threads) {
+  bias_act(h, b, n, H, relu, threads);
+}
+static void act_backward_f32(float* dh, const float* h, int64_t n, int64_t H, float* db, int threads) {
+  act_backward(dh, h, n, H, db, threads);
+}
+static void act_backward_f64(double* dh, const double* h, int64_t n, int64_t H, double* db, int threads) {
+  act_backward(dh, h, n, H, db, threads);
+}
+template <class T>
+static void gather_any(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
+                       double scale, const T* shift, T* out, int threads) {
+  switch (xt) {
+    case DType::U8: return gather_affine(static_cast<const uint8_t*>(X), d, rows, n, T(scale), shift, out, threads);
+    case DType::F32: return gather_affine(static_cast<const float*>(X), d, rows, n, T(scale), shift, out, threads);
+    default: return gather_affine(static_cast<const double*>(X), d, rows, n, T(scale), shift, out, threads);
+  }
+}
+static void gather_f32(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n, double scale,
+                       const float* shift, float* out, int threads) {
+  gather_any(X, xt, d, rows, n, scale, shift, out, threads);
+}
+static void gather_f64(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n, double scale,
+                       const double* shift, double* out, int threads) {
+  gather_any(X, xt, d, rows, n, scale, shift, out, threads);
 }
 
 static void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,

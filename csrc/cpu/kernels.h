@@ -105,6 +105,18 @@ using GemmF64 = void (*)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, doub
                          const double* A, int64_t lda, const double* B, int64_t ldb, double beta,
                          double* C, int64_t ldc, int threads);
 
+// h = max(h + b, 0) (relu) or h + b, in place, h (n, H)
+using BiasActF32 = void (*)(float* h, const float* b, int64_t n, int64_t H, bool relu, int threads);
+using BiasActF64 = void (*)(double* h, const double* b, int64_t n, int64_t H, bool relu, int threads);
+// dh = 0 where h <= 0, in place; db = column sums of dh
+using ActBackF32 = void (*)(float* dh, const float* h, int64_t n, int64_t H, float* db, int threads);
+using ActBackF64 = void (*)(double* dh, const double* h, int64_t n, int64_t H, double* db, int threads);
+// out (n, d) = scale * X[rows] - shift, X uint8/float32/float64
+using GatherF32 = void (*)(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
+                           double scale, const float* shift, float* out, int threads);
+using GatherF64 = void (*)(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
+                           double scale, const double* shift, double* out, int threads);
+
 // The kernels of one SIMD level.
 struct Ops {
   const char* name;
@@ -124,6 +136,12 @@ struct Ops {
   OptimF64 optim_f64;
   GemmF32 gemm_f32;
   GemmF64 gemm_f64;
+  BiasActF32 bias_act_f32;
+  BiasActF64 bias_act_f64;
+  ActBackF32 act_backward_f32;
+  ActBackF64 act_backward_f64;
+  GatherF32 gather_f32;
+  GatherF64 gather_f64;
 };
 
 namespace generic { extern const Ops ops; }

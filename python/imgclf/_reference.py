@@ -240,3 +240,28 @@ def adam_step(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay):
     mhat = m / (1 - beta1 ** step)
     vhat = v / (1 - beta2 ** step)
     param -= lr * mhat / (xp.sqrt(vhat) + eps)
+
+
+# ---- dense layers ------------------------------------------------------------------------
+
+def bias_relu(h, b, relu=True):
+    """In place: h += b, then max(h, 0) when relu."""
+    h += b
+    if relu:
+        get_xp(h).maximum(h, 0, out=h)
+    return h
+
+
+def relu_backward(dh, h):
+    """In place: dh = 0 where h <= 0; returns the column sums of dh (the bias gradient)."""
+    dh[h <= 0] = 0
+    return dh.sum(axis=0)
+
+
+def affine_rows(X, rows, scale, shift, dtype):
+    """scale * X[rows] - shift in ``dtype``."""
+    Xb = X if rows is None else X[rows]
+    x = Xb.astype(dtype) * dtype.type(scale)
+    if shift is not None:
+        x -= shift
+    return x

@@ -37,7 +37,10 @@ class Preprocess:
         self.shift = (mean / X.shape[0] * scale).astype(dtype)
 
     def __call__(self, X, dtype):
-        return X.astype(dtype) * dtype.type(self.scale) - self.shift
+        x = X.astype(dtype)  # one new array; the rest in place (large temporaries cost page faults)
+        x *= dtype.type(self.scale)
+        x -= self.shift
+        return x
 
 
 class TrainedClassifier(ClassifierMixin, BaseEstimator):

@@ -35,36 +35,50 @@ class NetModel:
         self.loss_name, self.reg, self.penalty, self.beta, self.margin = loss, reg, penalty, beta, margin
         self.preprocess = preprocess
 
-    def _input(self, X, rows=None):
-        Xb = X if rows is None else X[rows]
+    def _input(self, X, rows=None, reuse=False):
         dt = self.params["W1"].dtype
         p = self.preprocess
+        n = len(X) if rows is None else len(rows)
+        out = self._buf("x", (n, self.params["W1"].shape[0]), dt) if reuse else None
         if p is None:
-            return Xb.astype(dt, copy=False)
-        return p(Xb, dt)
+            return ops.affine_rows(X, rows, dtype=dt, out=out)
+        return ops.affine_rows(X, rows, p.scale, p.shift, dtype=dt, out=out)
 
-    def _forward(self, x):
+    def _buf(self, name, shape, dtype):
+        """Scratch reused from batch to batch (fresh large arrays cost page faults each time)."""
+        scratch = self.__dict__.setdefault("_scratch", {})
+        a = scratch.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = scratch[name] = np.empty(shape, dtype)
+        return a
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_scratch", None)
+        return state
+
+    def _forward(self, x, reuse=False):
         P = self.params
-        h = ops.gemm(x, P["W1"])
-        h += P["b1"]
-        np.maximum(h, 0, out=h)
+        n, H = x.shape[0], P["W1"].shape[1]
+        h = ops.gemm(x, P["W1"], self._buf("h", (n, H), x.dtype) if reuse else None)
+        ops.bias_relu(h, P["b1"])
         s = ops.gemm(h, P["W2"])
         s += P["b2"]
         return h, s
 
     def loss(self, X, y, rows=None):
         P = self.params
-        x = self._input(X, rows)
-        h, s = self._forward(x)
+        x = self._input(X, rows, reuse=True)
+        h, s = self._forward(x, reuse=True)
         if self.loss_name == "softmax":
             value, ds = ops.softmax_loss(s, y)
         else:
             value, ds = ops.svm_loss(s, y, self.margin, squared=self.loss_name == "squared_svm")
         g = {"W2": ops.gemm(h, ds, trans_a=True), "b2": ds.sum(axis=0)}
-        dh = ops.gemm(ds, P["W2"], trans_b=True)
-        dh *= h > 0
+        dh = ops.gemm(ds, P["W2"], self._buf("dh", h.shape, h.dtype), trans_b=True)
+        g["b1"] = ops.relu_backward(dh, h)
+        # the returned gradients are fresh arrays: a caller may keep them
         g["W1"] = ops.gemm(x, dh, trans_a=True)
-        g["b1"] = dh.sum(axis=0)
         if self.reg:
             for k in ("W1", "W2"):
                 rv, _ = ops.penalty(P[k], self.reg, self.penalty, beta=self.beta, grad=g[k])

@@ -20,7 +20,8 @@ from . import _reference, backend as _backend
 
 __all__ = ["pairwise_distances", "knn", "vote", "softmax_loss", "svm_loss", "penalty", "linear_loss",
            "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step",
-           "gemm", "METRICS", "LOSSES", "PENALTIES"]
+           "gemm", "bias_relu", "relu_backward", "affine_rows", "METRICS", "LOSSES",
+           "PENALTIES"]
 
 METRICS = ("l1", "l2", "sqeuclidean")
 _METRIC_CODE = {"l1": 0, "l2": 1, "sqeuclidean": 1}
@@ -533,4 +534,63 @@ def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     if beta:
         r += beta * out
     out[...] = r
+    return out
+
+
+def bias_relu(h, b, relu=True, *, backend="auto"):
+    """In place ``h = max(h + b, 0)`` (``relu=False``: ``h += b``); h (n, H), b (H,).
+    Returns h."""
+    if not isinstance(h, np.ndarray) or h.ndim != 2 or h.dtype not in _FLOATS:
+        raise TypeError("h must be a 2-D float32 or float64 NumPy array (updated in place)")
+    b = np.asarray(b)
+    if b.shape != (h.shape[1],) or b.dtype != h.dtype:
+        raise ValueError(f"b must have shape ({h.shape[1]},) and h's dtype")
+    if _backend.resolve(backend, h) == "cpu" and h.flags.c_contiguous and h.flags.writeable:
+        _backend._cpu.bias_act(h, np.ascontiguousarray(b), bool(relu))
+        return h
+    return _reference.bias_relu(h, b, relu)
+
+
+def relu_backward(dh, h, *, backend="auto"):
+    """In place ``dh = 0 where h <= 0`` (the ReLU's backward pass, h its output); returns
+    the column sums of dh, the gradient of the layer's bias."""
+    if not isinstance(dh, np.ndarray) or dh.ndim != 2 or dh.dtype not in _FLOATS:
+        raise TypeError("dh must be a 2-D float32 or float64 NumPy array (updated in place)")
+    h = np.asarray(h)
+    if h.shape != dh.shape or h.dtype != dh.dtype:
+        raise ValueError("h must have dh's shape and dtype")
+    if _backend.resolve(backend, dh) == "cpu" and dh.flags.c_contiguous and h.flags.c_contiguous:
+        db = np.empty(dh.shape[1], dh.dtype)
+        _backend._cpu.act_backward(dh, h, db)
+        return db
+    return _reference.relu_backward(dh, h)
+
+
+def affine_rows(X, rows=None, scale=1.0, shift=None, *, dtype=np.float32, out=None, backend="auto"):
+    """``scale * X[rows] - shift`` as ``dtype`` (float32/float64): the input of a dense layer,
+    converted as the minibatch is drawn, so uint8 images stay uint8 in memory."""
+    dtype = np.dtype(dtype)
+    if dtype not in _FLOATS:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    X = _as_2d(X, "X", np)
+    if X.dtype not in _KERNEL_DTYPES:
+        X = X.astype(np.float64)
+    X = np.ascontiguousarray(X)
+    if rows is not None:
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])):
+            raise ValueError(f"rows must be a 1-D array of indices into X (0..{X.shape[0] - 1})")
+    n = X.shape[0] if rows is None else rows.shape[0]
+    if shift is not None:
+        shift = np.ascontiguousarray(shift, dtype=dtype).reshape(-1)
+        if shift.shape[0] != X.shape[1]:
+            raise ValueError(f"shift must have {X.shape[1]} values (one per feature)")
+    if out is None:
+        out = np.empty((n, X.shape[1]), dtype)
+    elif not isinstance(out, np.ndarray) or out.shape != (n, X.shape[1]) or out.dtype != dtype:
+        raise ValueError(f"out must be a ({n}, {X.shape[1]}) {dtype} array")
+    if _backend.resolve(backend, X) == "cpu" and out.flags.c_contiguous and out.flags.writeable:
+        _backend._cpu.gather_affine(X, rows, float(scale), shift, out)
+        return out
+    out[...] = _reference.affine_rows(X, rows, scale, shift, dtype)
     return out
