@@ -304,9 +304,11 @@ static double linear_grad(const Src* X, int64_t d, const int64_t* rows, int64_t 
       const int64_t i1 = std::min(i0 + 1, B - 1);
       const Src* x0 = X + (rows ? rows[i0] : i0) * d;
       const Src* x1 = X + (rows ? rows[i1] : i1) * d;
-      for (int64_t ia = i0 + 4; ia < std::min(i0 + 6, B); ++ia) {  // random rows: fetch ahead
+      // random rows: fetch the rows four pairs ahead into L2 (prefetcht1): 2 pairs ahead into
+      // L1 left most of the DRAM latency exposed (bench/NOTES.md t5)
+      for (int64_t ia = i0 + 8; ia < std::min(i0 + 10, B); ++ia) {
         const char* ahead = reinterpret_cast<const char*>(X + (rows ? rows[ia] : ia) * d);
-        for (int64_t o = 0; o < d * int64_t(sizeof(Src)); o += 64) __builtin_prefetch(ahead + o);
+        for (int64_t o = 0; o < d * int64_t(sizeof(Src)); o += 64) __builtin_prefetch(ahead + o, 0, 2);
       }
       alignas(64) T r0[64], r1[64];
       std::vector<T> big;
