@@ -59,7 +59,9 @@ def resolve(backend="auto", array=None):
     if is_cupy:
         if backend in ("cpu", "numpy"):
             raise ValueError(f"backend={backend!r} cannot take CuPy arrays; pass NumPy arrays or use 'cuda'")
-        return "cuda-reference"  # CUDA kernels for the kNN ops are not built yet: reference with xp=cupy
+        # CuPy arrays: an op runs its CUDA kernel where imgclf._cuda has one (losses and
+        # optimizer steps so far), else its reference with xp=cupy (still on the GPU)
+        return "cuda"
     if backend == "cuda":
         raise ValueError("backend='cuda' needs CuPy arrays (cupy.asarray(x))")
     if backend == "auto":

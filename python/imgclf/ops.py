@@ -202,7 +202,8 @@ PENALTIES = ("l2", "l1", "elasticnet")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _scores_and_labels(scores, y, xp=np):
+def _scores_and_labels(scores, y):
+    xp = _reference.get_xp(scores) if hasattr(scores, "shape") else np
     S = xp.asarray(scores)
     if S.ndim != 2 or S.shape[0] == 0 or S.shape[1] == 0:
         raise ValueError(f"scores must be a non-empty 2-D array (n_samples, n_classes), got shape {S.shape}")
@@ -211,10 +212,27 @@ def _scores_and_labels(scores, y, xp=np):
             raise TypeError(f"scores must hold real numbers, got dtype {S.dtype}")
         S = S.astype(np.float64)
     S = xp.ascontiguousarray(S)
-    if not bool(xp.isfinite(S).all()):
+    if xp is np and not bool(np.isfinite(S).all()):  # (on a GPU this check would synchronize)
         raise ValueError("scores contains NaN or infinity (a diverged model? lower the learning rate)")
     Y = _labels(y, S.shape[0], S.shape[1], xp)
-    return S, Y
+    return S, Y, xp
+
+
+def _cuda_has(name):
+    return _backend._cuda is not None and hasattr(_backend._cuda, name)
+
+
+def _cuda_class_loss(S, Y, kind, margin):
+    """The CUDA loss on CuPy arrays: returns (0-d CuPy float64 loss, dscores), no sync."""
+    import cupy
+
+    dS = cupy.empty_like(S)
+    rows = cupy.empty(S.shape[0], dtype=cupy.float64)
+    out = cupy.empty((), dtype=cupy.float64)
+    _backend._cuda.class_loss(S.data.ptr, S.shape[0], S.shape[1], Y.data.ptr, kind, float(margin),
+                              dS.data.ptr, rows.data.ptr, out.data.ptr, S.dtype.itemsize,
+                              cupy.cuda.get_current_stream().ptr)
+    return out, dS
 
 
 def _labels(y, n, n_classes, xp=np):
@@ -236,10 +254,13 @@ def softmax_loss(scores, y, *, backend="auto"):
     subtracted first).  Returns ``(loss, dscores)``: a Python float and dL/dscores, the
     same shape and dtype as scores, already divided by n.
     """
-    S, Y = _scores_and_labels(scores, y)
-    if _backend.resolve(backend, S) == "cpu":
+    S, Y, xp = _scores_and_labels(scores, y)
+    be = _backend.resolve(backend, S)
+    if be == "cpu":
         dS = np.empty_like(S)
         return _backend._cpu.class_loss(S, Y, 0, 0.0, dS), dS
+    if be.startswith("cuda") and _cuda_has("class_loss"):
+        return _cuda_class_loss(S, Y, 0, 0.0)
     return _reference.softmax_loss(S, Y)
 
 
@@ -251,13 +272,16 @@ def svm_loss(scores, y, margin=1.0, squared=False, *, backend="auto"):
     ``squared=True`` squares each term (the squared hinge).  The subgradient at a term of
     exactly 0 is 0.  Returns ``(loss, dscores)`` like :func:`softmax_loss`.
     """
-    S, Y = _scores_and_labels(scores, y)
+    S, Y, xp = _scores_and_labels(scores, y)
     margin = float(margin)
     if not np.isfinite(margin):
         raise ValueError(f"margin must be finite, got {margin}")
-    if _backend.resolve(backend, S) == "cpu":
+    be = _backend.resolve(backend, S)
+    if be == "cpu":
         dS = np.empty_like(S)
         return _backend._cpu.class_loss(S, Y, 2 if squared else 1, margin, dS), dS
+    if be.startswith("cuda") and _cuda_has("class_loss"):
+        return _cuda_class_loss(S, Y, 2 if squared else 1, margin)
     return _reference.svm_loss(S, Y, margin, bool(squared))
 
 
@@ -390,6 +414,8 @@ def _optim(kind, param, grad, states, backend, **h):
     sts = [_as_list(s)[0] for s in states]
     if not (np.isfinite(h["lr"]) and h["lr"] >= 0):
         raise ValueError(f"lr must be a finite number >= 0, got {h['lr']}")
+    if params and type(params[0]).__module__.startswith("cupy"):
+        return _optim_cupy(kind, params, grads, sts, backend, h)
     if params and type(params[0]) is np.ndarray and _backend.resolve(backend, params[0]) == "cpu":
         # fast path: the binding checks every array (dtype, size, contiguity) before it
         # updates any, and refuses anything not in kernel form; then the checked path runs
@@ -427,6 +453,35 @@ def _optim(kind, param, grad, states, backend, **h):
             _backend._cpu.optim_step(_OPTIM[kind], [params[i] for i in idx], [grads[i] for i in idx],
                                      s1, s2, h["lr"], h.get("a", 0.0), h.get("b", 0.0), h.get("eps", 0.0),
                                      h.get("wd", 0.0), h.get("bc1", 1.0), h.get("bc2", 1.0))
+        else:
+            for i in idx:
+                _reference_step(kind, params[i], grads[i], [s[i] for s in sts], h)
+
+
+def _optim_cupy(kind, params, grads, sts, backend, h):
+    """CuPy arrays: one multi-tensor CUDA launch per dtype (or the reference with xp=cupy)."""
+    import cupy
+
+    _backend.resolve(backend, params[0])
+    for i, p in enumerate(params):
+        for name, a in [("grad", grads[i])] + [(f"state {j}", s[i]) for j, s in enumerate(sts)]:
+            if not isinstance(a, cupy.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
+                raise ValueError(f"{name}[{i}] must be a CuPy array with param[{i}]'s shape and dtype")
+        if p.dtype not in _FLOATS:
+            raise TypeError(f"param[{i}] must be float32 or float64, got {p.dtype}")
+    fast = _cuda_has("optim_step")
+    groups = {}
+    for i, p in enumerate(params):
+        ok = fast and all(a.flags.c_contiguous for a in [p, grads[i]] + [s[i] for s in sts])
+        groups.setdefault((p.dtype, ok), []).append(i)
+    stream = cupy.cuda.get_current_stream().ptr
+    for (dtype, ok), idx in groups.items():
+        if ok:
+            ts = [(params[i].data.ptr, grads[i].data.ptr, sts[0][i].data.ptr if sts else 0,
+                   sts[1][i].data.ptr if len(sts) > 1 else 0, int(params[i].size)) for i in idx]
+            _backend._cuda.optim_step(_OPTIM[kind], dtype.itemsize, ts, h["lr"], h.get("a", 0.0), h.get("b", 0.0),
+                                      h.get("eps", 0.0), h.get("wd", 0.0), h.get("bc1", 1.0), h.get("bc2", 1.0),
+                                      stream)
         else:
             for i in idx:
                 _reference_step(kind, params[i], grads[i], [s[i] for s in sts], h)
