@@ -162,8 +162,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_lbfgs(self, X, yi):
         m = self.model_
-        work = {k: v.astype(np.float64) for k, v in m.params.items()}
-        shift64 = m.preprocess.shift
+        work = {k: v.astype(np.float64) for k, v in m.params.items()}  # L-BFGS runs in float64
         m64 = self._new_model(X.shape[1], len(self.classes_), np.random.default_rng(0))
         m64.params = work
         m64.preprocess = m.preprocess
@@ -174,7 +173,6 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         res = lbfgs(f, work, maxiter=self.epochs * 20)
         for k, v in work.items():
             m.params[k][...] = v
-        del shift64
         self.n_iter_ = int(res.nit)
         self.history_ = {"loss": [float(res.fun)], "train_acc": [], "val_acc": [], "lr": [],
                          "best_epoch": None, "stopped_early": False, "interrupted": False,
