@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from . import ops
 from .neighbors import _DTYPES, _flatten, _validate_data
 from .optim import OPTIMIZERS, lbfgs
 from .train import Trainer
@@ -36,11 +37,9 @@ class Preprocess:
             mean += X[s : s + _PRED_CHUNK].sum(axis=0, dtype=np.float64)
         self.shift = (mean / X.shape[0] * scale).astype(dtype)
 
-    def __call__(self, X, dtype):
-        x = X.astype(dtype)  # one new array; the rest in place (large temporaries cost page faults)
-        x *= dtype.type(self.scale)
-        x -= self.shift
-        return x
+    def __call__(self, X, dtype, rows=None, out=None):
+        """scale * X[rows] - shift as ``dtype`` (one kernel pass, :func:`imgclf.ops.affine_rows`)."""
+        return ops.affine_rows(X, rows, self.scale, self.shift, dtype=dtype, out=out)
 
 
 class TrainedClassifier(ClassifierMixin, BaseEstimator):

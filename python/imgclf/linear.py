@@ -44,10 +44,8 @@ class LinearModel:
     def scores(self, X):
         W, b = self.params["W"], self.params["b"]
         scale, shift = self._transform_args(W.dtype)
-        x = X.astype(W.dtype) * W.dtype.type(scale)
-        if shift is not None:
-            x -= shift
-        return x @ W + b
+        x = ops.affine_rows(X, None, scale, shift, dtype=W.dtype)
+        return ops.gemm(x, W) + b
 
     def predict(self, X):
         return np.argmax(self.scores(X), axis=1)

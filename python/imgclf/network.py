@@ -42,7 +42,7 @@ class NetModel:
         out = self._buf("x", (n, self.params["W1"].shape[0]), dt) if reuse else None
         if p is None:
             return ops.affine_rows(X, rows, dtype=dt, out=out)
-        return ops.affine_rows(X, rows, p.scale, p.shift, dtype=dt, out=out)
+        return p(X, dt, rows, out)
 
     def _buf(self, name, shape, dtype):
         """Scratch reused from batch to batch (fresh large arrays cost page faults each time)."""

@@ -336,10 +336,7 @@ def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None,
     reg, beta = _check_penalty(penalty, reg, beta)
     if _linear_fast(X, y, W, b, rows, shift) and _backend.resolve(backend, W) == "cpu":
         # arrays already in kernel form: the binding checks shapes and index ranges
-        dW, db = np.empty_like(W), np.empty_like(b)
-        value = _backend._cpu.linear_grad(X, rows, float(scale), shift, W, b, y, LOSSES.index(loss),
-                                          float(margin), reg, PENALTIES.index(penalty), beta, dW, db)
-        return value, dW, db
+        return _cpu_linear_loss(X, rows, scale, shift, W, b, y, loss, margin, reg, penalty, beta)
     W = np.asarray(W)
     b = np.asarray(b)
     if W.dtype not in _FLOATS or W.ndim != 2:
@@ -370,15 +367,18 @@ def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None,
     W = np.ascontiguousarray(W)
     b = np.ascontiguousarray(b)
     if _backend.resolve(backend, W) == "cpu":
-        dW = np.empty_like(W)
-        db = np.empty_like(b)
-        value = _backend._cpu.linear_grad(X, rows, float(scale), shift, W, b, Y, LOSSES.index(loss),
-                                          float(margin), reg, PENALTIES.index(penalty), beta, dW, db)
-        return value, dW, db
+        return _cpu_linear_loss(X, rows, scale, shift, W, b, Y, loss, margin, reg, penalty, beta)
     value, dW, db = _reference.linear_grad(X, rows, scale, shift, W, b, Y, loss, float(margin))
     if reg:
         rv, _ = globals()["penalty"](W, reg, penalty, beta=beta, grad=dW, backend=backend)
         value += rv
+    return value, dW, db
+
+
+def _cpu_linear_loss(X, rows, scale, shift, W, b, y, loss, margin, reg, penalty, beta):
+    dW, db = np.empty_like(W), np.empty_like(b)
+    value = _backend._cpu.linear_grad(X, rows, float(scale), shift, W, b, y, LOSSES.index(loss), float(margin),
+                                      reg, PENALTIES.index(penalty), beta, dW, db)
     return value, dW, db
 
 

@@ -140,6 +140,7 @@ def run_pipeline(dataset="digits", data_dir=None, out="imgclf-report", force=Fal
                           float(fcv["mean"].max()), Fte, yte, time.perf_counter() - t + feat_s, be,
                           {"val_kind": f"{folds}-fold cv"})
     rows.append(row)
+    confusions["kNN on features"] = pred
     Fa, Fv, fa, fv = train_val_split(F, ytr, 0.2 if len(F) < 10000 else 0.1, random_state=seed)
     best, results = validation_search(
         lambda **p: SoftmaxClassifier(epochs=epochs, random_state=seed, progress=False, **p), Fa, fa, Fv, fv,
@@ -154,10 +155,8 @@ def run_pipeline(dataset="digits", data_dir=None, out="imgclf-report", force=Fal
     res["models"] = rows
     res["histories"] = histories
     best_row = max(rows, key=lambda r: r["test_acc"])
-    cm = confusion_matrix(np.searchsorted(np.unique(ytr), yte), confusions.get(best_row["model"], confusions["kNN"]),
-                          len(ds.classes))
-    res["confusion"] = {"model": best_row["model"] if best_row["model"] in confusions else "kNN",
-                        "matrix": cm.tolist()}
+    cm = confusion_matrix(np.searchsorted(np.unique(ytr), yte), confusions[best_row["model"]], len(ds.classes))
+    res["confusion"] = {"model": best_row["model"], "matrix": cm.tolist()}
     res["seconds"] = time.perf_counter() - t_all
 
     os.makedirs(out)
