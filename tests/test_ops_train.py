@@ -226,7 +226,9 @@ def test_dense_layer_helpers_match_reference(config, rng, dtype):
         db1 = ops.relu_backward(d1, out, backend=config)
         db2 = R.relu_backward(d2, out)
         np.testing.assert_array_equal(d1, d2)
-        np.testing.assert_allclose(db1, db2, **TOL[dtype])
+        # a column sum's rounding scales with the sum of |terms|, not with the (cancelled) result
+        bound = (1e-5 if dtype == np.float32 else 1e-12) * np.abs(d2).astype(np.float64).sum(0) + 1e-30
+        assert (np.abs(db1.astype(np.float64) - d2.astype(np.float64).sum(0)) <= bound).all()
     X = rng.integers(0, 256, (50, 37)).astype(np.uint8)
     rows = rng.integers(0, 50, 21)
     shift = rng.random(37)
