@@ -123,6 +123,23 @@ def test_float32_near_ties_take_the_exact_fallback(config, rng, metric):
     assert_knn_valid(dist, idx, X, Y, 10, metric)
 
 
+@pytest.mark.skipif(not backend.cpu_available(), reason="compiled CPU module not built")
+def test_float32_l1_large_offsets_and_ordinary_data(rng):
+    # float32 L1 candidates come from sum x + sum y - 2 sum min(x, y).  With a large common
+    # offset that form cancels badly: the rounding bound cannot prove the candidates, and
+    # every query must be searched again exactly.  On ordinary data the bound proves them.
+    from imgclf.backend import _cpu
+
+    for offset, expect_redo in ((1e5, True), (0.0, False)):
+        Y = (offset + rng.random((700, 96))).astype(np.float32)
+        X = (offset + rng.random((40, 96))).astype(np.float32)
+        dist = np.empty((40, 6), np.float32)
+        idx = np.empty((40, 6), np.int64)
+        redo = _cpu.knn(X, Y, 6, ops._METRIC_CODE["l1"], dist, idx)
+        assert (redo == 40) if expect_redo else (redo == 0), (offset, redo)
+        assert_knn_valid(dist, idx, X, Y, 6, "l1")
+
+
 def test_images_and_non_contiguous_inputs(rng):
     imgs = rng.integers(0, 256, size=(50, 8, 8, 3), dtype=np.uint8)
     q = rng.integers(0, 256, size=(9, 8, 8, 3), dtype=np.uint8)

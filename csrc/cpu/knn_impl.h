@@ -78,7 +78,11 @@ static inline nvec<T> vabs(nvec<T> v) {
   return (nvec<T>)((B)v & NVec<T>::kAbs);
 }
 
-enum class Op { Dot, Sq, Abs };
+// Dot: x.y (float32 L2 candidates by |x|^2 + |y|^2 - 2 x.y).  Sq: sum (y - x)^2.
+// Abs: sum |y - x|.  Min: sum min(x, y) (float32 L1 candidates by
+// sum x + sum y - 2 sum min(x, y)): a min and an add per element, where |y - x| needs a
+// subtract, a mask and an add; see bench/NOTES.md v6.
+enum class Op { Dot, Sq, Abs, Min };
 
 // ------------------------------------------------------------------------------------
 // Policies: how one element type and metric packs, runs a tile, and finishes a distance.
@@ -117,9 +121,11 @@ struct FloatPolicy {
     }
   }
   static Aux aux(const T* row, int64_t d) {
-    if (op != Op::Dot) return T(0);
     double s = 0;
-    for (int64_t k = 0; k < d; ++k) s += double(row[k]) * double(row[k]);
+    if (op == Op::Dot)
+      for (int64_t k = 0; k < d; ++k) s += double(row[k]) * double(row[k]);
+    else if (op == Op::Min)
+      for (int64_t k = 0; k < d; ++k) s += double(row[k]);
     return T(s);
   }
 
@@ -129,6 +135,11 @@ struct FloatPolicy {
     constexpr int W = NB / sizeof(T);
     constexpr int NV = P / W;
     V acc[MR][NV];
+    // For Min, the sum runs as acc = t * 1 + acc: one rounding, exactly an addition, but on
+    // the FMA pipes (Zen 4 runs min on its add pipes).  `one` is hidden from the optimizer,
+    // which would fold the multiplication away.
+    V one = V{} + T(1);
+    __asm__("" : "+x"(one));
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m)
 #pragma GCC unroll 16
@@ -151,8 +162,11 @@ struct FloatPolicy {
           } else if constexpr (op == Op::Sq) {
             V t = y[v] - xs;
             acc[m][v] += t * t;
-          } else {
+          } else if constexpr (op == Op::Abs) {
             acc[m][v] += vabs<T>(y[v] - xs);
+          } else {
+            V t = y[v] < xs ? y[v] : xs;  // vminps
+            acc[m][v] = t * one + acc[m][v];
           }
         }
       }
@@ -163,7 +177,7 @@ struct FloatPolicy {
       for (int v = 0; v < NV; ++v) std::memcpy(c + m * P + v * W, &acc[m][v], sizeof(V));
   }
   static inline Dist finish(Acc a, Aux xa, Aux ya) {
-    if constexpr (op == Op::Dot) return xa + ya - T(2) * a;
+    if constexpr (op == Op::Dot || op == Op::Min) return xa + ya - T(2) * a;
     else return a;
   }
 };
@@ -650,22 +664,26 @@ static int64_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, i
   if (metric == Metric::SqL2)
     knn_candidates<FloatPolicy<float, Op::Dot>>(X, nq, Y, nt, d, kk, cd.data(), ci.data(), cancel, threads);
   else
-    knn_candidates<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, kk, cd.data(), ci.data(), cancel, threads);
+    knn_candidates<FloatPolicy<float, Op::Min>>(X, nq, Y, nt, d, kk, cd.data(), ci.data(), cancel, threads);
   if (cancel.stopped()) return 0;
 
-  // Rounding bounds of the float32 pass (u = 2^-24, gamma_n = n u / (1 - n u)):
-  //   L2 by |x|^2 + |y|^2 - 2 x.y:  |a - t| <= (2 gamma_d + 4u) (|x| + |y|_max)^2
-  //   L1 summed directly:           t >= a / ((1 + u)(1 + gamma_d))
+  // Rounding bounds of the float32 pass (u = 2^-24, gamma_n = n u / (1 - n u)), with a
+  // the true distance and t the float32 one:
+  //   L2 by |x|^2 + |y|^2 - 2 x.y:        |a - t| <= (2 gamma_d + 4u) (|x|_2 + |y|_2,max)^2
+  //   L1 by sum x + sum y - 2 sum min:  |a - t| <= (2 gamma_d + 8u) (|x|_1 + |y|_1,max)
+  // (the float32 sum of the d mins is off by at most gamma_d sum |min| <= gamma_d
+  // (|x|_1 + |y|_1); the row sums and the final combination add a few u of the same scale).
   const double u = std::ldexp(1.0, -24);
   const double gam = double(d) * u / (1.0 - double(d) * u);
-  double ymax = 0;
-  if (metric == Metric::SqL2) {
+  double ymax = 0;  // |y|_2,max for L2, |y|_1,max for L1
 #pragma omp parallel for reduction(max : ymax) num_threads(threads)
-    for (int64_t j = 0; j < nt; ++j) {
-      double s = 0;
+  for (int64_t j = 0; j < nt; ++j) {
+    double s = 0;
+    if (metric == Metric::SqL2)
       for (int64_t t = 0; t < d; ++t) s += double(Y[j * d + t]) * double(Y[j * d + t]);
-      ymax = std::max(ymax, std::sqrt(s));
-    }
+    else
+      for (int64_t t = 0; t < d; ++t) s += std::fabs(double(Y[j * d + t]));
+    ymax = std::max(ymax, metric == Metric::SqL2 ? std::sqrt(s) : s);
   }
   std::vector<int64_t> redo;
 #pragma omp parallel num_threads(threads)
@@ -690,7 +708,9 @@ static int64_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, i
           double e = 1.01 * (2 * gam + 4 * u) * (std::sqrt(xn) + ymax) * (std::sqrt(xn) + ymax);
           proven = worst - e > dk;
         } else {
-          proven = worst / ((1 + u) * (1 + gam) * 1.01) > dk;
+          double xn = 0;
+          for (int64_t t = 0; t < d; ++t) xn += std::fabs(double(x[t]));
+          proven = worst - 1.01 * (2 * gam + 8 * u) * (xn + ymax) > dk;
         }
       }
       if (!proven) { my_redo.push_back(q); continue; }
