@@ -22,6 +22,10 @@ __all__ = ["KNearestNeighbor"]
 _DTYPES = [np.float64, np.float32, np.uint8]
 
 
+def _is_cupy(a):
+    return type(a).__module__.startswith("cupy")
+
+
 def _flatten(X):
     """N x H x W [x C] images -> (N, H*W*C); anything array-like passes through."""
     if hasattr(X, "ndim") and X.ndim > 2:
@@ -49,6 +53,10 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
 
     uint8 images are kept as uint8 (exact integer distances, a quarter of the memory of
     float32); images of shape (N, H, W[, C]) are flattened per sample.
+
+    CuPy arrays stay on the GPU: ``fit`` on a CuPy X keeps it there, and ``predict``,
+    ``predict_proba`` and ``kneighbors`` of CuPy queries run the CUDA kernels and return
+    CuPy arrays (labels too, unless they are strings, which only NumPy holds).
 
     Attributes
     ----------
@@ -78,18 +86,55 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         """Memorize the training images X (n_samples, ...) and their labels y."""
         self._check_params()
         X = _flatten(X)
-        X, y = _validate_data(self, X, y, dtype=_DTYPES, order="C", y_numeric=False)
+        if _is_cupy(X):
+            X = self._check_gpu(X, reset=True)
+            y = y.get() if _is_cupy(y) else np.asarray(y)
+            if y.ndim != 1 or y.shape[0] != X.shape[0]:
+                raise ValueError(f"y must be 1-D with one label per sample ({X.shape[0]}), got shape {y.shape}")
+        else:
+            X, y = _validate_data(self, X, y, dtype=_DTYPES, order="C", y_numeric=False)
         check_classification_targets(y)
         self.classes_, self._y = np.unique(y, return_inverse=True)
         self._y = self._y.astype(np.int64)
         self._X = X
+        if _is_cupy(X):
+            import cupy
+
+            self._y_gpu = cupy.asarray(self._y)
         return self
+
+    def _check_gpu(self, X, reset):
+        """The checks _validate_data makes, for CuPy arrays (which it would copy to the host)."""
+        import cupy
+
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features) or images, got shape {X.shape}")
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise ValueError(f"X is empty (shape {X.shape})")
+        if X.dtype not in (np.float64, np.float32, np.uint8):
+            if X.dtype.kind not in "biuf":
+                raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+            X = X.astype(np.float64)
+        if X.dtype.kind == "f" and not bool(cupy.isfinite(X).all()):
+            raise ValueError("X contains NaN or infinity")
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        return cupy.ascontiguousarray(X)
 
     def _query(self, X):
         check_is_fitted(self, "_X")
         self._check_params()
         X = _flatten(X)
-        X = _validate_data(self, X, reset=False, dtype=_DTYPES, order="C")
+        if _is_cupy(X) != _is_cupy(self._X):
+            where = "CuPy (GPU)" if _is_cupy(self._X) else "NumPy (host)"
+            raise TypeError(f"this model was fitted on {where} arrays; pass the queries the same way")
+        if _is_cupy(X):
+            X = self._check_gpu(X, reset=False)
+        else:
+            X = _validate_data(self, X, reset=False, dtype=_DTYPES, order="C")
         if self.k > self._X.shape[0]:
             raise ValueError(f"k={self.k} is larger than the {self._X.shape[0]} training samples")
         return X
@@ -104,19 +149,37 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
 
     def _vote(self, X):
         dist, idx = self.kneighbors(X)
-        return ops.vote(self._y[idx], len(self.classes_), dist, self.weights,
+        y = self._y_gpu if _is_cupy(idx) else self._y
+        return ops.vote(y[idx], len(self.classes_), dist, self.weights,
                         tie_break=self.tie_break, backend=self.backend)
 
     def predict(self, X):
         """Most voted label of each image."""
         labels, _ = self._vote(X)
+        if _is_cupy(labels):
+            if self.classes_.dtype.kind in "biuf":
+                import cupy
+
+                return cupy.asarray(self.classes_)[labels]
+            return self.classes_[labels.get()]  # strings live on the host
         return self.classes_[labels]
 
     def predict_proba(self, X):
         """Share of the (weighted) votes each class receives; columns follow classes_."""
         _, scores = self._vote(X)
         total = scores.sum(axis=1, keepdims=True)
-        return scores / np.where(total > 0, total, 1.0)
+        total[total == 0] = 1.0
+        return scores / total
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy; for CuPy inputs it is computed on the GPU (one value comes back)."""
+        if _is_cupy(X) and sample_weight is None:
+            import cupy
+
+            pred = self.predict(X)
+            y = cupy.asarray(y) if _is_cupy(pred) else (y.get() if _is_cupy(y) else np.asarray(y))
+            return float((pred == y).mean())
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,12 +11,18 @@ root of that exact integer.  Other real dtypes (bool, integers, float16) are con
 float64 once; mixed pairs are promoted (uint8 with float32 gives float32).  Complex and
 non-numeric arrays are refused.  Arrays with more than two dimensions (N x H x W x C
 images) are flattened per sample.
+
+GPU.  CuPy arrays run on the GPU, on CuPy's current stream, with results allocated by
+CuPy: knn, pairwise_distances and vote (float32 and uint8; float64 by the reference with
+xp=cupy), the losses and the optimizer steps have CUDA kernels.  torch tensors are
+accepted too (CUDA tensors through DLPack, CPU tensors as NumPy views, no copies) and
+array results come back as torch tensors.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import _reference, backend as _backend
+from . import _gpu, _reference, backend as _backend
 
 __all__ = ["pairwise_distances", "knn", "vote", "softmax_loss", "svm_loss", "penalty", "linear_loss",
            "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step",
@@ -91,9 +97,18 @@ def _finish_l2(sq, metric):
     for the exact int32 distances of uint8 inputs)."""
     if metric != "l2":
         return sq
-    return np.sqrt(sq, out=sq) if sq.dtype.kind == "f" else np.sqrt(sq.astype(np.float64))
+    xp = _reference.get_xp(sq)
+    return xp.sqrt(sq, out=sq) if sq.dtype.kind == "f" else xp.sqrt(sq.astype(xp.float64))
 
 
+def _cuda_distances(X, op):
+    """The CUDA kernels take float32 and uint8 (up to 33025 uint8 features, where int32
+    stays exact); float64 runs the reference with xp=cupy."""
+    return (_cuda_has(op) and X.dtype in (np.dtype(np.float32), np.dtype(np.uint8))
+            and not (X.dtype == np.uint8 and X.shape[1] > 33025))
+
+
+@_gpu.accepts_torch
 def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
     """Distance matrix between the rows of X and the rows of Y (Y defaults to X).
 
@@ -111,9 +126,12 @@ def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
         out = np.empty((X.shape[0], Y.shape[0]), dtype=np.int32 if X.dtype == np.uint8 else X.dtype)
         _backend._cpu.pairwise(X, Y, _METRIC_CODE[metric], out)
         return _finish_l2(out, metric)
+    if be == "cuda" and _cuda_distances(X, "pairwise"):
+        return _finish_l2(_gpu.pairwise(X, Y, _METRIC_CODE[metric]), metric)
     return _reference.pairwise_distances(X, Y, metric)
 
 
+@_gpu.accepts_torch
 def knn(queries, train, k, metric="l2", *, backend="auto"):
     """The k nearest training rows of every query.
 
@@ -139,6 +157,9 @@ def knn(queries, train, k, metric="l2", *, backend="auto"):
         idx = np.empty((X.shape[0], k), dtype=np.int64)
         _backend._cpu.knn(X, Y, k, _METRIC_CODE[metric], dist, idx)
         return _finish_l2(dist, metric), idx
+    if be == "cuda" and _cuda_distances(X, "knn"):
+        dist, idx = _gpu.knn(X, Y, k, _METRIC_CODE[metric])
+        return _finish_l2(dist, metric), idx
     return _reference.knn(X, Y, k, metric)
 
 
@@ -146,6 +167,7 @@ _WEIGHTS = ("uniform", "distance")
 _TIES = ("nearest", "smallest")
 
 
+@_gpu.accepts_torch
 def vote(neighbor_labels, n_classes, distances=None, weights="uniform", *, tie_break="nearest",
          backend="auto"):
     """Vote over each query's neighbour labels (columns ordered nearest first, as
@@ -192,6 +214,9 @@ def vote(neighbor_labels, n_classes, distances=None, weights="uniform", *, tie_b
         _backend._cpu.vote(L, D if weights == "distance" else None, n_classes,
                            _WEIGHTS.index(weights), _TIES.index(tie_break), labels, scores)
         return labels, scores
+    if be == "cuda" and _cuda_has("vote"):
+        return _gpu.vote(L, D if weights == "distance" else None, n_classes, _WEIGHTS.index(weights),
+                         _TIES.index(tie_break))
     return _reference.vote(L, n_classes, D, weights, tie_break)
 
 
@@ -246,6 +271,7 @@ def _labels(y, n, n_classes, xp=np):
     return xp.ascontiguousarray(Y, dtype=xp.int64)
 
 
+@_gpu.accepts_torch
 def softmax_loss(scores, y, *, backend="auto"):
     """Softmax (cross-entropy) loss of class scores, averaged over the batch.
 
@@ -264,6 +290,7 @@ def softmax_loss(scores, y, *, backend="auto"):
     return _reference.softmax_loss(S, Y)
 
 
+@_gpu.accepts_torch
 def svm_loss(scores, y, margin=1.0, squared=False, *, backend="auto"):
     """Multiclass SVM (hinge) loss, averaged over the batch.
 
@@ -296,6 +323,7 @@ def _check_penalty(penalty, reg, beta):
     return reg, beta
 
 
+@_gpu.accepts_torch
 def penalty(W, reg, penalty="l2", *, beta=0.5, grad=None, backend="auto"):
     """Weight penalty ``reg * R(W)`` and its gradient.
 
@@ -321,6 +349,7 @@ def penalty(W, reg, penalty="l2", *, beta=0.5, grad=None, backend="auto"):
     return value, g
 
 
+@_gpu.accepts_torch
 def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None, margin=1.0,
                 reg=0.0, penalty="l2", beta=0.5, backend="auto"):
     """Loss and gradients of a linear classifier on a minibatch, fused in one call.
@@ -509,17 +538,20 @@ def _unit(x, name, lo=0.0, hi=1.0):
     return x
 
 
+@_gpu.accepts_torch
 def sgd_step(param, grad, *, lr, backend="auto"):
     """In place: param -= lr * grad.  Every argument may be one array or a list of arrays
     (the multi-tensor form: one call updates every parameter of a model)."""
     _optim("sgd", param, grad, [], backend, lr=float(lr))
 
 
+@_gpu.accepts_torch
 def momentum_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
     """In place: velocity = rho * velocity - lr * grad; param += velocity."""
     _optim("momentum", param, grad, [velocity], backend, lr=float(lr), a=_unit(rho, "rho"))
 
 
+@_gpu.accepts_torch
 def nesterov_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
     """In place, Nesterov momentum in its change-of-variables form:
     v_old = velocity; velocity = rho * velocity - lr * grad;
@@ -527,17 +559,20 @@ def nesterov_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
     _optim("nesterov", param, grad, [velocity], backend, lr=float(lr), a=_unit(rho, "rho"))
 
 
+@_gpu.accepts_torch
 def adagrad_step(param, grad, cache, *, lr, eps=1e-8, backend="auto"):
     """In place: cache += grad**2; param -= lr * grad / (sqrt(cache) + eps)."""
     _optim("adagrad", param, grad, [cache], backend, lr=float(lr), eps=float(eps))
 
 
+@_gpu.accepts_torch
 def rmsprop_step(param, grad, cache, *, lr, decay=0.99, eps=1e-8, backend="auto"):
     """In place: cache = decay * cache + (1 - decay) * grad**2;
     param -= lr * grad / (sqrt(cache) + eps)."""
     _optim("rmsprop", param, grad, [cache], backend, lr=float(lr), a=_unit(decay, "decay"), eps=float(eps))
 
 
+@_gpu.accepts_torch
 def adam_step(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.0, backend="auto"):
     """In place Adam with bias correction and decoupled weight decay (AdamW):
@@ -558,6 +593,7 @@ def adam_step(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1
 
 # ---- dense products ----------------------------------------------------------------------
 
+@_gpu.accepts_torch
 def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, backend="auto"):
     """``out = alpha * op(A) @ op(B) + beta * out`` (op = transpose when trans_a/trans_b).
 
@@ -592,6 +628,7 @@ def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
     return out
 
 
+@_gpu.accepts_torch
 def bias_relu(h, b, relu=True, *, backend="auto"):
     """In place ``h = max(h + b, 0)`` (``relu=False``: ``h += b``); h (n, H), b (H,).
     Returns h."""
@@ -606,6 +643,7 @@ def bias_relu(h, b, relu=True, *, backend="auto"):
     return _reference.bias_relu(h, b, relu)
 
 
+@_gpu.accepts_torch
 def relu_backward(dh, h, *, backend="auto"):
     """In place ``dh = 0 where h <= 0`` (the ReLU's backward pass, h its output); returns
     the column sums of dh, the gradient of the layer's bias."""
@@ -621,6 +659,7 @@ def relu_backward(dh, h, *, backend="auto"):
     return _reference.relu_backward(dh, h)
 
 
+@_gpu.accepts_torch
 def affine_rows(X, rows=None, scale=1.0, shift=None, *, dtype=np.float32, out=None, backend="auto"):
     """``scale * X[rows] - shift`` as ``dtype`` (float32/float64): the input of a dense layer,
     converted as the minibatch is drawn, so uint8 images stay uint8 in memory."""
