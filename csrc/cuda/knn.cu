@@ -199,6 +199,26 @@ __device__ inline int count_less(const D* d, const int32_t* idx, int n, D v, int
   return lo;
 }
 
+// Sorts (d, idx)[0..nb) ascending by (distance, index); nb a power of two; whole block.
+template <class D>
+__device__ void bitonic_sort(D* d, int32_t* idx, int nb) {
+  for (int k = 2; k <= nb; k *= 2)
+    for (int j = k / 2; j > 0; j /= 2) {
+      for (int i = threadIdx.x; i < nb; i += blockDim.x) {
+        const int p = i ^ j;
+        if (p > i) {
+          const bool up = (i & k) == 0;
+          const bool swap = up ? key_less(d[p], idx[p], d[i], idx[i]) : key_less(d[i], idx[i], d[p], idx[p]);
+          if (swap) {
+            const D td = d[i]; d[i] = d[p]; d[p] = td;
+            const int32_t ti = idx[i]; idx[i] = idx[p]; idx[p] = ti;
+          }
+        }
+      }
+      __syncthreads();
+    }
+}
+
 // Shared-memory state of one query's list: L (kk sorted entries), N (the merge target) and
 // B (up to kSeg gathered candidates).
 template <class D>
@@ -222,21 +242,7 @@ struct BlockList {
     while (nb < m) nb *= 2;
     for (int i = m + tid; i < nb; i += blockDim.x) { bd[i] = key_max<D>(); bi[i] = kNoIndex; }
     __syncthreads();
-    for (int k = 2; k <= nb; k *= 2)
-      for (int j = k / 2; j > 0; j /= 2) {
-        for (int i = tid; i < nb; i += blockDim.x) {
-          const int p = i ^ j;
-          if (p > i) {
-            const bool up = (i & k) == 0;
-            const bool swap = up ? key_less(bd[p], bi[p], bd[i], bi[i]) : key_less(bd[i], bi[i], bd[p], bi[p]);
-            if (swap) {
-              const D td = bd[i]; bd[i] = bd[p]; bd[p] = td;
-              const int32_t ti = bi[i]; bi[i] = bi[p]; bi[p] = ti;
-            }
-          }
-        }
-        __syncthreads();
-      }
+    bitonic_sort(bd, bi, nb);
     for (int i = tid; i < kk; i += blockDim.x) {
       const int r = i + count_less(bd, bi, m, ld[i], li[i]);
       if (r < kk) { nd[r] = ld[i]; ni[r] = li[i]; }
@@ -351,21 +357,7 @@ __global__ void rerank_kernel(const float* __restrict__ approx, const int32_t* _
     si[i] = i < kk ? ci[q * kk + i] : kNoIndex;
   }
   __syncthreads();
-  for (int kb = 2; kb <= nb; kb *= 2)
-    for (int j = kb / 2; j > 0; j /= 2) {
-      for (int i = tid; i < nb; i += blockDim.x) {
-        const int p = i ^ j;
-        if (p > i) {
-          const bool up = (i & kb) == 0;
-          const bool swap = up ? key_less(sd[p], si[p], sd[i], si[i]) : key_less(sd[i], si[i], sd[p], si[p]);
-          if (swap) {
-            const double td = sd[i]; sd[i] = sd[p]; sd[p] = td;
-            const int32_t ti = si[i]; si[i] = si[p]; si[p] = ti;
-          }
-        }
-      }
-      __syncthreads();
-    }
+  bitonic_sort(sd, si, nb);
   // Rounding bounds of the float32 pass (u = 2^-24, gamma_d = d u / (1 - d u)), a true, t float32:
   //   L2 by |x|^2 + |y|^2 - 2 x.y:  |a - t| <= (2 gamma_d + 4u) (|x| + |y|_max)^2
   //   L1 summed directly:           a >= t / ((1 + u)(1 + gamma_d))
