@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -38,8 +39,17 @@ void check_out(const py::array& a, const char* name, py::ssize_t r, py::ssize_t 
 }
 
 Metric to_metric(int m) {
-  if (m != 0 && m != 1) throw py::value_error("metric code must be 0 (l1) or 1 (sqeuclidean)");
+  if (m < 0 || m > 2) throw py::value_error("metric code must be 0 (l1), 1 (sqeuclidean) or 2 (l2)");
   return Metric(m);
+}
+
+// uint8 distances are exact integers: "l2" is the caller's root of the squared one, and
+// int32 must hold every value (255^2 d for squared L2, 255 d for L1)
+void check_u8(Metric m, int64_t d) {
+  if (m == Metric::L2)
+    throw py::value_error("uint8 inputs give exact int32 distances: pass sqeuclidean (1) and take the root");
+  if (d > (m == Metric::L1 ? 8421504 : 33025))
+    throw py::value_error("uint8 distances over this many features overflow int32");
 }
 
 // Runs f(cancel) without the GIL; Ctrl-C (seen by the calling thread) stops it and raises.
@@ -90,7 +100,7 @@ int64_t knn(py::array X, py::array Y, int64_t k, int metric, py::array out_d, py
   }
   if (is<uint8_t>(X)) {
     if (!is<int32_t>(out_d)) throw py::type_error("out_distances must be int32");
-    if (d > 33025) throw py::value_error("uint8 inputs with more than 33025 features overflow int32");
+    check_u8(m, d);
     auto x = static_cast<const uint8_t*>(X.data()), y = static_cast<const uint8_t*>(Y.data());
     auto od = static_cast<int32_t*>(out_d.mutable_data());
     return interruptible([&](Cancel& c) { return ops.knn_u8(x, nq, y, nt, d, k, m, od, oi, c, th); });
@@ -117,7 +127,7 @@ void pairwise(py::array X, py::array Y, int metric, py::array out) {
     auto o = static_cast<double*>(out.mutable_data());
     interruptible([&](Cancel& c) { ops.pairwise_f64(x, nq, y, nt, d, m, o, c, th); return 0; });
   } else if (is<uint8_t>(X) && is<int32_t>(out)) {
-    if (d > 33025) throw py::value_error("uint8 inputs with more than 33025 features overflow int32");
+    check_u8(m, d);
     auto x = static_cast<const uint8_t*>(X.data()), y = static_cast<const uint8_t*>(Y.data());
     auto o = static_cast<int32_t*>(out.mutable_data());
     interruptible([&](Cancel& c) { ops.pairwise_u8(x, nq, y, nt, d, m, o, c, th); return 0; });
@@ -297,6 +307,32 @@ double linear_grad(py::array X, py::object rows, double scale, py::object shift,
   throw py::type_error("W must be float32 or float64");
 }
 
+// The threads of one step write every param and state while reading every grad: an array
+// that overlaps another one it writes or reads (the same array twice, m is v, overlapping
+// views) would race.  Contiguous arrays overlap exactly when their byte ranges do.
+template <class T>
+void check_no_overlap(const std::vector<cpu::OptimTensor<T>>& ts) {
+  struct Span { uintptr_t lo, hi; bool written; };
+  std::vector<Span> sp;
+  auto add = [&](const T* p, int64_t n, bool w) {
+    if (p && n > 0) sp.push_back({uintptr_t(p), uintptr_t(p + n), w});
+  };
+  for (const auto& t : ts) {
+    add(t.w, t.n, true);
+    add(t.g, t.n, false);
+    add(t.s1, t.n, true);
+    add(t.s2, t.n, true);
+  }
+  std::sort(sp.begin(), sp.end(), [](const Span& a, const Span& b) { return a.lo < b.lo; });
+  uintptr_t end_any = 0, end_written = 0;
+  for (const Span& s : sp) {
+    if (s.lo < end_written || (s.written && s.lo < end_any))
+      throw py::value_error("params, grads and states must not share memory");
+    end_any = std::max(end_any, s.hi);
+    if (s.written) end_written = std::max(end_written, s.hi);
+  }
+}
+
 template <class T>
 void optim_t(const cpu::OptimHyper& h, py::list params, py::list grads, py::object s1,
              py::object s2) {
@@ -326,6 +362,7 @@ void optim_t(const cpu::OptimHyper& h, py::list params, py::list grads, py::obje
     ts[t].s2 = s2.is_none() ? nullptr
                             : static_cast<T*>(get(s2.cast<py::list>()[t], p, "state", true).mutable_data());
   }
+  check_no_overlap(ts);
   const cpu::Ops& ops = cpu::active_ops();
   const int th = cpu::num_threads();
   py::gil_scoped_release nogil;
@@ -371,13 +408,17 @@ void gemm(py::array A, py::array B, py::array C, bool ta, bool tb, double alpha,
   if (is<float>(A) && is<float>(B) && is<float>(C)) {
     auto a = static_cast<const float*>(A.data()), b = static_cast<const float*>(B.data());
     auto c = static_cast<float*>(C.mutable_data());
-    py::gil_scoped_release nogil;
-    ops.gemm_f32(ta, tb, M, N, K, float(alpha), a, A.shape(1), b, B.shape(1), float(beta), c, N, th);
+    interruptible([&](Cancel& cc) {
+      ops.gemm_f32(ta, tb, M, N, K, float(alpha), a, A.shape(1), b, B.shape(1), float(beta), c, N, cc, th);
+      return 0;
+    });
   } else if (is<double>(A) && is<double>(B) && is<double>(C)) {
     auto a = static_cast<const double*>(A.data()), b = static_cast<const double*>(B.data());
     auto c = static_cast<double*>(C.mutable_data());
-    py::gil_scoped_release nogil;
-    ops.gemm_f64(ta, tb, M, N, K, alpha, a, A.shape(1), b, B.shape(1), beta, c, N, th);
+    interruptible([&](Cancel& cc) {
+      ops.gemm_f64(ta, tb, M, N, K, alpha, a, A.shape(1), b, B.shape(1), beta, c, N, cc, th);
+      return 0;
+    });
   } else {
     throw py::type_error("A, B and out must all be float32 or all float64");
   }

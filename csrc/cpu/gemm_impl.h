@@ -134,7 +134,8 @@ void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C, int
 
 template <class T>
 static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int threads) {
+                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, Cancel& cancel,
+                 int threads) {
   using namespace gemm_detail;
   constexpr int64_t nr = NR<T>;
   const int64_t mp = (M + MR - 1) / MR, np_ = (N + nr - 1) / nr;
@@ -157,6 +158,9 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, con
       // row panels outer, column panels inner: one packed A panel serves a row of tiles
 #pragma omp for schedule(static)
       for (int64_t ip = 0; ip < mp; ++ip) {
+        // Ctrl-C: work is skipped, never the loops (every thread must meet every barrier)
+        if (omp_get_thread_num() == 0 && (ip & 7) == 0) cancel.poll();
+        if (cancel.stopped()) continue;
         const int64_t m0 = ip * MR, mm = std::min<int64_t>(MR, M - m0);
         const bool direct = !ta && mm == MR;
         if (!direct) pack_a(A, lda, ta, m0, mm, k0, kc, ap);
@@ -258,13 +262,13 @@ static void gather_f64(const void* X, DType xt, int64_t d, const int64_t* rows, 
 
 static void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
-                     int threads) {
-  gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+                     Cancel& cancel, int threads) {
+  gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, cancel, threads);
 }
 static void gemm_f64(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
                      const double* A, int64_t lda, const double* B, int64_t ldb, double beta,
-                     double* C, int64_t ldc, int threads) {
-  gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+                     double* C, int64_t ldc, Cancel& cancel, int threads) {
+  gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, cancel, threads);
 }
 
 }  // namespace IMGCLF_ISA

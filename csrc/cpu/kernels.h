@@ -100,10 +100,10 @@ using OptimF64 = void (*)(const OptimHyper& h, const OptimTensor<double>* ts, in
 // C (M x N) = alpha * op(A) op(B) + beta * C, row-major, op = transpose when ta / tb.
 using GemmF32 = void (*)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                          const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-                         float* C, int64_t ldc, int threads);
+                         float* C, int64_t ldc, Cancel& cancel, int threads);
 using GemmF64 = void (*)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
                          const double* A, int64_t lda, const double* B, int64_t ldb, double beta,
-                         double* C, int64_t ldc, int threads);
+                         double* C, int64_t ldc, Cancel& cancel, int threads);
 
 // h = max(h + b, 0) (relu) or h + b, in place, h (n, H)
 using BiasActF32 = void (*)(float* h, const float* b, int64_t n, int64_t H, bool relu, int threads);

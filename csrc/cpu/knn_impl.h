@@ -182,6 +182,77 @@ struct FloatPolicy {
   }
 };
 
+// float32 rows widened to double: the exact pass.  It reads the packed float32 panels of
+// the float32 pass (same layout, no second copy of the training set) and sums the exact
+// float32 differences in double, so its distances are float64 distances: nothing overflows
+// or underflows for any finite float32 input.
+template <Op op>
+struct WidePolicy {
+  static_assert(op == Op::Sq || op == Op::Abs, "the exact pass sums (y - x)^2 or |y - x|");
+  using In = float;
+  using XW = double;
+  using Acc = double;
+  using Dist = double;
+  using Aux = float;
+  static constexpr int G = 1;
+  static constexpr int MR = MR_F64;
+  static constexpr int XWPG = 1;
+  static constexpr int KCG = 128;
+
+  static void pack_panel(const float* Y, int64_t nt, int64_t d, int64_t p, float* out) {
+    FloatPolicy<float, op>::pack_panel(Y, nt, d, p, out);
+  }
+  static int64_t groups(int64_t d) { return d; }
+  static void pack_block(const float* X, int64_t nq, int64_t d, int64_t q0, double* out) {
+    for (int m = 0; m < MR; ++m) {
+      int64_t q = q0 + m;
+      for (int64_t k = 0; k < d; ++k) out[k * MR + m] = q < nq ? double(X[q * d + k]) : 0.0;
+    }
+  }
+  static Aux aux(const float*, int64_t) { return 0.f; }
+
+  static inline void micro(const XW* __restrict xp, const In* __restrict yp, int64_t ng,
+                           Acc* __restrict c, bool first) {
+    using V = nvec<double>;
+    typedef float H __attribute__((vector_size(NB / 2)));  // the floats of one V
+    constexpr int W = NB / 8;
+    constexpr int NV = P / W;
+    V acc[MR][NV];
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        if (first) acc[m][v] = V{};
+        else std::memcpy(&acc[m][v], c + m * P + v * W, sizeof(V));
+      }
+    for (int64_t kk = 0; kk < ng; ++kk) {
+      V y[NV];
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        H h;
+        std::memcpy(&h, yp + kk * P + v * W, sizeof(H));
+        y[v] = __builtin_convertvector(h, V);
+      }
+      const double* x = xp + kk * MR;
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) {
+        const double xs = x[m];
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) {
+          V t = y[v] - xs;  // exact: the difference of two floats fits a double
+          if constexpr (op == Op::Sq) acc[m][v] += t * t;
+          else acc[m][v] += vabs<double>(t);
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) std::memcpy(c + m * P + v * W, &acc[m][v], sizeof(V));
+  }
+  static inline Dist finish(Acc a, Aux, Aux) { return a; }
+};
+
 // uint8 panel: [d/G][32 rows][G bytes], zero-padded past d and past the last row.
 template <int G>
 static void pack_byte_panel(const uint8_t* Y, int64_t nt, int64_t d, int64_t p, uint8_t* out) {
@@ -475,9 +546,10 @@ static void parallel_items(int64_t n, int threads, F f) {
 template <class Pol>
 struct Packed {
   using In = typename Pol::In;
+  using Aux = typename Pol::Aux;
   int64_t nt, d, ng, npanels, panel_elems;
   Buffer<In> panels;
-  Buffer<typename Pol::Aux> yaux;
+  Buffer<Aux> yaux;
 
   Packed(const In* Y, int64_t nt_, int64_t d_, int threads, Cancel& cancel)
       : nt(nt_), d(d_), ng(Pol::groups(d_)), npanels((nt_ + P - 1) / P),
@@ -485,11 +557,12 @@ struct Packed {
     panels.reset(size_t(npanels * panel_elems));
     yaux.reset(size_t(npanels * P));
     parallel_items(npanels, threads, [&](int64_t p) {
+      if (omp_get_thread_num() == 0) cancel.poll();
       if (cancel.stopped()) return;
       Pol::pack_panel(Y, nt, d, p, panels.data() + p * panel_elems);
       for (int r = 0; r < P; ++r) {
         int64_t row = p * P + r;
-        yaux[size_t(row)] = row < nt ? aux_y<Pol>(Y + row * d, d) : typename Pol::Aux(0);
+        yaux[size_t(row)] = row < nt ? aux_y<Pol>(Y + row * d, d) : Aux(0);
       }
     });
   }
@@ -507,11 +580,14 @@ static int64_t chunk_rows(int64_t d) {
 
 // Calls sink(q, j, dist) for every (query, training row) pair of the work item
 // [q0, q1) x panels [p0, p1), tile by tile.  `sink` is the fused top-k or a matrix store.
-template <class Pol, class Sink>
-static void run_item(const typename Pol::In* X, int64_t nq, const Packed<Pol>& Yp, int64_t q0,
+// Yp: training panels packed in Pol's layout (possibly by another policy with the same
+// layout, as the exact float32 pass reuses the panels of the fast one).
+template <class Pol, class Pk, class Sink>
+static void run_item(const typename Pol::In* X, int64_t nq, const Pk& Yp, int64_t q0,
                      int64_t q1, int64_t p0, int64_t p1, Cancel& cancel, bool poller, Sink sink) {
   using XW = typename Pol::XW;
   using Acc = typename Pol::Acc;
+  static_assert(std::is_same<typename Pol::In, typename Pk::In>::value, "panel element type");
   const int64_t d = Yp.d, ng = Yp.ng;
   constexpr int MR = Pol::MR;
   const int64_t nblocks = (q1 - q0 + MR - 1) / MR;
@@ -545,25 +621,24 @@ static void run_item(const typename Pol::In* X, int64_t nq, const Packed<Pol>& Y
         int64_t q = q0 + b * MR + m;
         if (q >= q1) break;
         const Acc* t = tile.data() + (b * MR + m) * P;
-        const auto xa = xaux[size_t(b * MR + m)];
+        const typename Pol::Aux xa = xaux[size_t(b * MR + m)];
         const auto* ya = Yp.yaux.data() + j0;
         alignas(64) typename Pol::Dist row[P];
 #pragma GCC ivdep
-        for (int r = 0; r < P; ++r) row[r] = Pol::finish(t[r], xa, ya[r]);
+        for (int r = 0; r < P; ++r) row[r] = Pol::finish(t[r], xa, typename Pol::Aux(ya[r]));
         sink(q, j0, rows, row);
       }
   }
 }
 
-// Candidates: for each query the kk best (dist, index) pairs under Pol's distance, sorted.
-template <class Pol>
-static void knn_candidates(const typename Pol::In* X, int64_t nq, const typename Pol::In* Y,
-                           int64_t nt, int64_t d, int kk, typename Pol::Dist* cd, int32_t* ci,
-                           Cancel& cancel, int threads) {
+// For each query the kk best (dist, index) pairs under Pol's distance, sorted, against
+// training panels already packed.  A distance that is NaN never enters a list: a list can
+// then hold fewer than kk entries, padded with TopK::kNoIndex (callers check).
+template <class Pol, class Pk>
+static void knn_search(const typename Pol::In* X, int64_t nq, const Pk& Yp, int kk,
+                       typename Pol::Dist* cd, int32_t* ci, Cancel& cancel, int threads) {
   using Dist = typename Pol::Dist;
-  Packed<Pol> Yp(Y, nt, d, threads, cancel);
-  if (cancel.stopped()) return;
-  const int64_t mb = chunk_rows<Pol>(d);
+  const int64_t mb = chunk_rows<Pol>(Yp.d);
   const int64_t nchunks = (nq + mb - 1) / mb;
   int64_t nsplit = 1;
   if (nchunks < 2 * threads) nsplit = std::min<int64_t>(Yp.npanels, (2 * threads + nchunks - 1) / nchunks);
@@ -614,9 +689,17 @@ static void knn_candidates(const typename Pol::In* X, int64_t nq, const typename
   }
 }
 
-template <class Pol, class Out>
+// A training index that never entered a top-k list: only a NaN distance (NaN input) leaves
+// one behind.  Refused rather than returned.
+static void check_filled(const int32_t* idx, int64_t n) {
+  for (int64_t t = 0; t < n; ++t)
+    if (idx[t] == TopK<float>::kNoIndex)
+      throw std::domain_error("the inputs contain NaN: no distance to compare");
+}
+
+template <class Pol, class Out, class Fin>
 static void pairwise_impl(const typename Pol::In* X, int64_t nq, const typename Pol::In* Y,
-                          int64_t nt, int64_t d, Out* out, Cancel& cancel, int threads) {
+                          int64_t nt, int64_t d, Out* out, Fin fin, Cancel& cancel, int threads) {
   Packed<Pol> Yp(Y, nt, d, threads, cancel);
   if (cancel.stopped()) return;
   const int64_t mb = chunk_rows<Pol>(d);
@@ -631,13 +714,13 @@ static void pairwise_impl(const typename Pol::In* X, int64_t nq, const typename 
     run_item<Pol>(X, nq, Yp, q0, q1, p0, p1, cancel, omp_get_thread_num() == 0,
                   [&](int64_t q, int64_t j0, int rows, const auto* row) {
                     Out* o = out + q * nt + j0;
-                    for (int r = 0; r < rows; ++r) o[r] = Out(row[r]);
+                    for (int r = 0; r < rows; ++r) o[r] = fin(row[r]);
                   });
   });
 }
 
 // ------------------------------------------------------------------------------------
-// float32: fast candidates, float64 re-rank, proof of completeness, exact fallback.
+// float32: fast candidates, float64 re-rank, proof of completeness, exact pass.
 // ------------------------------------------------------------------------------------
 
 static double exact_dist(const float* x, const float* y, int64_t d, Metric m) {
@@ -655,134 +738,222 @@ static double exact_dist(const float* x, const float* y, int64_t d, Metric m) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+// Per-row norms in double: |row|_2 (l2) or |row|_1 (l1).
+static void row_norms(const float* A, int64_t n, int64_t d, bool l1, double* out, int threads) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (n * d > 65536)
+  for (int64_t j = 0; j < n; ++j) {
+    double s = 0;
+    const float* a = A + j * d;
+    if (l1)
+      for (int64_t t = 0; t < d; ++t) s += std::fabs(double(a[t]));
+    else
+      for (int64_t t = 0; t < d; ++t) s += double(a[t]) * double(a[t]);
+    out[j] = l1 ? s : std::sqrt(s);
+  }
+}
+
+// The float32 candidate pass is used only where none of its intermediate sums can overflow:
+// every one is bounded by (|x|_2 + |y|_2)^2 (l2) or |x|_1 + |y|_1 (l1); 2^120 leaves room
+// below FLT_MAX (2^128) for the rounding.  Beyond it, every query takes the exact pass.
+static bool fast_pass_safe(double xmax, double ymax, bool l1) {
+  const double lim = std::ldexp(1.0, 120);
+  return l1 ? xmax + ymax < lim : (xmax + ymax) * (xmax + ymax) < lim;
+}
+
+template <Op fast_op, Op exact_op>
+static int64_t knn_f32_impl(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
+                            int64_t k, Metric metric, float* out_d, int64_t* out_i,
+                            Cancel& cancel, int threads) {
+  using Fast = FloatPolicy<float, fast_op>;
+  using Exact = WidePolicy<exact_op>;
+  const bool l1 = metric == Metric::L1, root = metric == Metric::L2;
+  auto emit = [&](int64_t q, int64_t t, double dist, int32_t idx) {
+    out_d[q * k + t] = float(root ? std::sqrt(dist) : dist);
+    out_i[q * k + t] = idx;
+  };
+  std::vector<double> xn(static_cast<size_t>(nq)), yn(static_cast<size_t>(nt));
+  row_norms(X, nq, d, l1, xn.data(), threads);
+  row_norms(Y, nt, d, l1, yn.data(), threads);
+  const double xmax = *std::max_element(xn.begin(), xn.end());
+  const double ymax = *std::max_element(yn.begin(), yn.end());
+  Packed<Fast> Yp(Y, nt, d, threads, cancel);
+  if (cancel.stopped()) return 0;
+
+  std::vector<int64_t> redo;
+  if (!fast_pass_safe(xmax, ymax, l1)) {
+    for (int64_t q = 0; q < nq; ++q) redo.push_back(q);
+  } else {
+    const int kk = int(std::min<int64_t>(nt, 2 * k + 8));
+    Buffer<float> cd(size_t(nq * kk));
+    Buffer<int32_t> ci(size_t(nq * kk));
+    knn_search<Fast>(X, nq, Yp, kk, cd.data(), ci.data(), cancel, threads);
+    if (cancel.stopped()) return 0;
+
+    // Rounding bounds of the float32 pass (u = 2^-24, gamma_n = n u / (1 - n u)), with a
+    // the true distance and t the float32 one:
+    //   L2 by |x|^2 + |y|^2 - 2 x.y:        |a - t| <= (2 gamma_d + 4u) (|x|_2 + |y|_2,max)^2
+    //   L1 by sum x + sum y - 2 sum min:  |a - t| <= (2 gamma_d + 8u) (|x|_1 + |y|_1,max)
+    // (the float32 sum of the d mins is off by at most gamma_d sum |min| <= gamma_d
+    // (|x|_1 + |y|_1); the row sums and the final combination add a few u of the same scale).
+    // Gradual underflow adds an absolute error of at most 2^-150 per product and per
+    // rounded norm: (d + 8) 2^-149 covers it, so tiny inputs are proven (or redone) too.
+    const double u = std::ldexp(1.0, -24);
+    const double gam = double(d) * u / (1.0 - double(d) * u);
+    const double under = double(d + 8) * std::ldexp(1.0, -149);
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<double> ed(static_cast<size_t>(kk));
+      std::vector<int32_t> ei(static_cast<size_t>(kk));
+      std::vector<int64_t> my_redo;
+      const bool poller = omp_get_thread_num() == 0;
+#pragma omp for schedule(static)
+      for (int64_t q = 0; q < nq; ++q) {
+        if (poller && (q & 255) == 0) cancel.poll();
+        if (cancel.stopped()) continue;
+        const float* x = X + q * d;
+        const float* a = cd.data() + q * kk;
+        const int32_t* ix = ci.data() + q * kk;
+        // a NaN candidate distance leaves a list short: no proof, the exact pass decides
+        bool proven = std::isfinite(a[kk - 1]) && ix[kk - 1] != TopK<float>::kNoIndex;
+        if (!proven) { my_redo.push_back(q); continue; }
+        for (int t = 0; t < kk; ++t) {
+          ed[size_t(t)] = exact_dist(x, Y + int64_t(ix[t]) * d, d, metric);
+          ei[size_t(t)] = ix[t];
+        }
+        TopK<double> h{ed.data(), ei.data(), kk};
+        h.sort();
+        if (kk < nt) {  // (kk == nt: every training row is a candidate)
+          const double worst = double(a[kk - 1]), dk = ed[size_t(k - 1)];
+          const double xq = xn[size_t(q)];
+          const double e = l1 ? 1.01 * (2 * gam + 8 * u) * (xq + ymax) + under
+                              : 1.01 * (2 * gam + 4 * u) * (xq + ymax) * (xq + ymax) + under;
+          proven = worst - e > dk;
+        }
+        if (!proven) { my_redo.push_back(q); continue; }
+        for (int64_t t = 0; t < k; ++t) emit(q, t, ed[size_t(t)], ei[size_t(t)]);
+      }
+#pragma omp critical(imgclf_redo)
+      redo.insert(redo.end(), my_redo.begin(), my_redo.end());
+    }
+    if (cancel.stopped()) return 0;
+    std::sort(redo.begin(), redo.end());
+  }
+  if (redo.empty()) return 0;
+
+  // Queries whose candidates could not be proven complete (near-ties, duplicated rows,
+  // extreme magnitudes): the exact pass, tiled like the fast one on the same panels, with
+  // float64 sums.
+  const int64_t nr = int64_t(redo.size());
+  Buffer<float> xr(size_t(nr * d));
+  for (int64_t r = 0; r < nr; ++r)
+    std::memcpy(xr.data() + r * d, X + redo[size_t(r)] * d, size_t(d) * sizeof(float));
+  Buffer<double> hd(size_t(nr * k));
+  Buffer<int32_t> hi(size_t(nr * k));
+  knn_search<Exact>(xr.data(), nr, Yp, int(k), hd.data(), hi.data(), cancel, threads);
+  if (cancel.stopped()) return 0;
+  check_filled(hi.data(), nr * k);
+  for (int64_t r = 0; r < nr; ++r)
+    for (int64_t t = 0; t < k; ++t) emit(redo[size_t(r)], t, hd[size_t(r * k + t)], hi[size_t(r * k + t)]);
+  return nr;
+}
+
 static int64_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
                        int64_t k, Metric metric, float* out_d, int64_t* out_i, Cancel& cancel,
                        int threads) {
-  const int kk = int(std::min<int64_t>(nt, 2 * k + 8));
-  Buffer<float> cd(size_t(nq * kk));
-  Buffer<int32_t> ci(size_t(nq * kk));
-  if (metric == Metric::SqL2)
-    knn_candidates<FloatPolicy<float, Op::Dot>>(X, nq, Y, nt, d, kk, cd.data(), ci.data(), cancel, threads);
-  else
-    knn_candidates<FloatPolicy<float, Op::Min>>(X, nq, Y, nt, d, kk, cd.data(), ci.data(), cancel, threads);
-  if (cancel.stopped()) return 0;
-
-  // Rounding bounds of the float32 pass (u = 2^-24, gamma_n = n u / (1 - n u)), with a
-  // the true distance and t the float32 one:
-  //   L2 by |x|^2 + |y|^2 - 2 x.y:        |a - t| <= (2 gamma_d + 4u) (|x|_2 + |y|_2,max)^2
-  //   L1 by sum x + sum y - 2 sum min:  |a - t| <= (2 gamma_d + 8u) (|x|_1 + |y|_1,max)
-  // (the float32 sum of the d mins is off by at most gamma_d sum |min| <= gamma_d
-  // (|x|_1 + |y|_1); the row sums and the final combination add a few u of the same scale).
-  const double u = std::ldexp(1.0, -24);
-  const double gam = double(d) * u / (1.0 - double(d) * u);
-  double ymax = 0;  // |y|_2,max for L2, |y|_1,max for L1
-#pragma omp parallel for reduction(max : ymax) num_threads(threads)
-  for (int64_t j = 0; j < nt; ++j) {
-    double s = 0;
-    if (metric == Metric::SqL2)
-      for (int64_t t = 0; t < d; ++t) s += double(Y[j * d + t]) * double(Y[j * d + t]);
-    else
-      for (int64_t t = 0; t < d; ++t) s += std::fabs(double(Y[j * d + t]));
-    ymax = std::max(ymax, metric == Metric::SqL2 ? std::sqrt(s) : s);
-  }
-  std::vector<int64_t> redo;
-#pragma omp parallel num_threads(threads)
-  {
-    std::vector<double> ed(static_cast<size_t>(kk));
-    std::vector<int32_t> ei(static_cast<size_t>(kk));
-    std::vector<int64_t> my_redo;
-#pragma omp for schedule(static)
-    for (int64_t q = 0; q < nq; ++q) {
-      const float* x = X + q * d;
-      const float* a = cd.data() + q * kk;
-      const int32_t* ix = ci.data() + q * kk;
-      for (int t = 0; t < kk; ++t) { ed[size_t(t)] = exact_dist(x, Y + int64_t(ix[t]) * d, d, metric); ei[size_t(t)] = ix[t]; }
-      TopK<double> h{ed.data(), ei.data(), kk};
-      h.sort();
-      bool proven = kk >= nt;  // every training row is a candidate
-      if (!proven) {
-        const double worst = double(a[kk - 1]), dk = ed[size_t(k - 1)];
-        if (metric == Metric::SqL2) {
-          double xn = 0;
-          for (int64_t t = 0; t < d; ++t) xn += double(x[t]) * double(x[t]);
-          double e = 1.01 * (2 * gam + 4 * u) * (std::sqrt(xn) + ymax) * (std::sqrt(xn) + ymax);
-          proven = worst - e > dk;
-        } else {
-          double xn = 0;
-          for (int64_t t = 0; t < d; ++t) xn += std::fabs(double(x[t]));
-          proven = worst - 1.01 * (2 * gam + 8 * u) * (xn + ymax) > dk;
-        }
-      }
-      if (!proven) { my_redo.push_back(q); continue; }
-      for (int64_t t = 0; t < k; ++t) {
-        out_d[q * k + t] = float(ed[size_t(t)]);
-        out_i[q * k + t] = ei[size_t(t)];
-      }
-    }
-#pragma omp critical(imgclf_redo)
-    redo.insert(redo.end(), my_redo.begin(), my_redo.end());
-  }
-  // Queries whose candidates could not be proven complete: exact float64 scan.
-  parallel_items(int64_t(redo.size()), threads, [&](int64_t r) {
-    if (cancel.stopped()) return;
-    const int64_t q = redo[size_t(r)];
-    std::vector<double> hd(static_cast<size_t>(k));
-    std::vector<int32_t> hi(static_cast<size_t>(k));
-    TopK<double> h{hd.data(), hi.data(), int(k)};
-    h.clear();
-    for (int64_t j = 0; j < nt; ++j) h.push(exact_dist(X + q * d, Y + j * d, d, metric), int32_t(j));
-    h.sort();
-    for (int64_t t = 0; t < k; ++t) { out_d[q * k + t] = float(hd[size_t(t)]); out_i[q * k + t] = hi[size_t(t)]; }
-  });
-  return int64_t(redo.size());
+  if (metric == Metric::L1)
+    return knn_f32_impl<Op::Min, Op::Abs>(X, nq, Y, nt, d, k, metric, out_d, out_i, cancel, threads);
+  return knn_f32_impl<Op::Dot, Op::Sq>(X, nq, Y, nt, d, k, metric, out_d, out_i, cancel, threads);
 }
 
 template <class Pol, class OutD>
 static int64_t knn_direct(const typename Pol::In* X, int64_t nq, const typename Pol::In* Y,
-                          int64_t nt, int64_t d, int64_t k, OutD* out_d, int64_t* out_i,
-                          Cancel& cancel, int threads) {
+                          int64_t nt, int64_t d, int64_t k, bool root, OutD* out_d,
+                          int64_t* out_i, Cancel& cancel, int threads) {
   using Dist = typename Pol::Dist;
   Buffer<Dist> cd(size_t(nq * k));
   Buffer<int32_t> ci(size_t(nq * k));
-  knn_candidates<Pol>(X, nq, Y, nt, d, int(k), cd.data(), ci.data(), cancel, threads);
-  for (int64_t t = 0; t < nq * k; ++t) { out_d[t] = OutD(cd[size_t(t)]); out_i[t] = ci[size_t(t)]; }
+  {
+    Packed<Pol> Yp(Y, nt, d, threads, cancel);
+    if (cancel.stopped()) return 0;
+    knn_search<Pol>(X, nq, Yp, int(k), cd.data(), ci.data(), cancel, threads);
+  }
+  if (cancel.stopped()) return 0;
+  check_filled(ci.data(), nq * k);
+  for (int64_t t = 0; t < nq * k; ++t) {
+    out_d[t] = root ? OutD(std::sqrt(double(cd[size_t(t)]))) : OutD(cd[size_t(t)]);
+    out_i[t] = ci[size_t(t)];
+  }
   return 0;
 }
 
 static int64_t knn_f64(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
                        int64_t k, Metric m, double* out_d, int64_t* out_i, Cancel& cancel,
                        int threads) {
-  if (m == Metric::SqL2)
-    return knn_direct<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
-  return knn_direct<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
+  if (m == Metric::L1)
+    return knn_direct<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, k, false, out_d, out_i, cancel, threads);
+  return knn_direct<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, k, m == Metric::L2, out_d, out_i,
+                                                 cancel, threads);
 }
 
+// uint8: exact integer distances; "l2" is the caller's (the root of an exact int32).
 static int64_t knn_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
                       int64_t k, Metric m, int32_t* out_d, int64_t* out_i, Cancel& cancel,
                       int threads) {
-  if (m == Metric::SqL2)
-    return knn_direct<U8L2Policy>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
-  return knn_direct<U8L1Policy>(X, nq, Y, nt, d, k, out_d, out_i, cancel, threads);
+  if (m == Metric::L1)
+    return knn_direct<U8L1Policy>(X, nq, Y, nt, d, k, false, out_d, out_i, cancel, threads);
+  return knn_direct<U8L2Policy>(X, nq, Y, nt, d, k, false, out_d, out_i, cancel, threads);
+}
+
+// float32 pairwise distances are summed in float32 unless a square could overflow (the
+// largest value) or a squared difference could fall into float32's subnormal range (values
+// below 2^-40 in magnitude: two distinct floats that small differ by less than 2^-63):
+// then in double, rounded once to float32 (after the root for "l2").
+static bool pairwise_f32_wide(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
+                              Metric m, int threads) {
+  float amax = 0.f, amin = INFINITY;
+  auto scan = [&](const float* A, int64_t n) {
+    float hi = 0.f, lo = INFINITY;
+#pragma omp parallel for reduction(max : hi) reduction(min : lo) num_threads(threads) if (n * d > 65536)
+    for (int64_t t = 0; t < n * d; ++t) {
+      const float v = std::fabs(A[t]);
+      hi = std::max(hi, v);
+      if (v > 0.f) lo = std::min(lo, v);
+    }
+    amax = std::max(amax, hi);
+    amin = std::min(amin, lo);
+  };
+  scan(X, nq);
+  scan(Y, nt);
+  const double big = 2.0 * double(amax);
+  if (m == Metric::L1) return big * double(d) >= std::ldexp(1.0, 120);
+  return big * big * double(d) >= std::ldexp(1.0, 120) || double(amin) < std::ldexp(1.0, -40);
 }
 
 static void pairwise_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
                          Metric m, float* out, Cancel& cancel, int threads) {
-  if (m == Metric::SqL2)
-    pairwise_impl<FloatPolicy<float, Op::Sq>>(X, nq, Y, nt, d, out, cancel, threads);
-  else
-    pairwise_impl<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, out, cancel, threads);
+  const bool root = m == Metric::L2;
+  if (pairwise_f32_wide(X, nq, Y, nt, d, m, threads)) {
+    auto fin = [root](double v) { return float(root ? std::sqrt(v) : v); };
+    if (m == Metric::L1) pairwise_impl<WidePolicy<Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
+    else pairwise_impl<WidePolicy<Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
+    return;
+  }
+  auto fin = [root](float v) { return root ? std::sqrt(v) : v; };
+  if (m == Metric::L1) pairwise_impl<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
+  else pairwise_impl<FloatPolicy<float, Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
 static void pairwise_f64(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
                          Metric m, double* out, Cancel& cancel, int threads) {
-  if (m == Metric::SqL2)
-    pairwise_impl<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, out, cancel, threads);
-  else
-    pairwise_impl<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, out, cancel, threads);
+  const bool root = m == Metric::L2;
+  auto fin = [root](double v) { return root ? std::sqrt(v) : v; };
+  if (m == Metric::L1) pairwise_impl<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
+  else pairwise_impl<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
 static void pairwise_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
                         Metric m, int32_t* out, Cancel& cancel, int threads) {
-  if (m == Metric::SqL2) pairwise_impl<U8L2Policy>(X, nq, Y, nt, d, out, cancel, threads);
-  else pairwise_impl<U8L1Policy>(X, nq, Y, nt, d, out, cancel, threads);
+  auto fin = [](int32_t v) { return v; };
+  if (m == Metric::L1) pairwise_impl<U8L1Policy>(X, nq, Y, nt, d, out, fin, cancel, threads);
+  else pairwise_impl<U8L2Policy>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
 
 }  // namespace IMGCLF_ISA

@@ -11,7 +11,10 @@
 
 namespace imgclf {
 
-enum class Metric : int { L1 = 0, SqL2 = 1 };
+// L2 ranks like SqL2; kernels that return floating-point distances take the root of each
+// distance before it is rounded to the output type (so a float32 result is finite whenever
+// the true Euclidean distance is).
+enum class Metric : int { L1 = 0, SqL2 = 1, L2 = 2 };
 
 // Cooperative cancellation: compiled loops call poll() from one thread; poll() asks the
 // caller-supplied check (e.g. "was Ctrl-C pressed?") at most every 100 ms.  Every thread
