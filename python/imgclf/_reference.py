@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["get_xp", "pairwise_distances", "knn", "vote", "distance_dtype", "softmax_loss", "svm_loss",
+__all__ = ["get_xp", "pairwise_distances", "knn", "vote", "distance_dtype", "u8_fits_int32", "softmax_loss", "svm_loss",
            "penalty", "linear_grad", "sgd_step", "momentum_step", "nesterov_step", "adagrad_step",
            "rmsprop_step", "adam_step"]
 
@@ -23,56 +23,91 @@ def get_xp(a):
     return np
 
 
-def distance_dtype(dtype, metric):
+# uint8 distances are exact integers.  int32 holds them while every possible value fits:
+# 255^2 d < 2^31 (squared L2) and 255 d < 2^31 (L1); wider rows give int64.
+U8_SQ_INT32_MAX_FEATURES = 33025
+U8_L1_INT32_MAX_FEATURES = 8421504
+
+
+def u8_fits_int32(metric, n_features):
+    """True when uint8 distances of ``metric`` over ``n_features`` always fit int32."""
+    limit = U8_L1_INT32_MAX_FEATURES if metric == "l1" else U8_SQ_INT32_MAX_FEATURES
+    return n_features <= limit
+
+
+def distance_dtype(dtype, metric, n_features=1):
     """Result dtype of a distance: float32 -> float32, float64 -> float64; uint8 gives exact
-    int32 for "l1" and "sqeuclidean" and float64 for "l2" (the square root of an exact
+    integers for "l1" and "sqeuclidean" (int32 while every value fits, see
+    :func:`u8_fits_int32`, else int64) and float64 for "l2" (the square root of an exact
     integer, correctly rounded)."""
     dtype = np.dtype(dtype)
     if dtype == np.uint8:
-        return np.dtype(np.float64) if metric == "l2" else np.dtype(np.int32)
+        if metric == "l2":
+            return np.dtype(np.float64)
+        return np.dtype(np.int32 if u8_fits_int32(metric, n_features) else np.int64)
     return dtype
 
 
-def _chunk_rows(n_train, d, budget=1 << 26):
-    return max(1, budget // max(1, 8 * n_train * max(1, d)))
+# float64 temporaries of the reference are bounded by this many bytes per block (plus the
+# (queries x train) float64 rows that knn sorts, at least one query's row)
+BLOCK_BYTES = 1 << 26
+
+
+def _step(per_row_bytes, budget=BLOCK_BYTES):
+    return max(1, int(budget // max(1, per_row_bytes)))
 
 
 def _exact_block(Xc, Y, metric, xp):
-    """float64 distances of a block of queries to all of Y (sqeuclidean or l1)."""
+    """float64 distances of a block of queries to all of Y (sqeuclidean or l1), computed over
+    blocks of Y so that no temporary exceeds about BLOCK_BYTES."""
+    nq, d = Xc.shape
+    out = xp.empty((nq, Y.shape[0]), dtype=xp.float64)
     if metric == "sqeuclidean" and Xc.dtype == np.uint8:
-        # the norms identity is exact on integers below 2^53, and fast (one GEMM)
-        Xf, Yf = Xc.astype(xp.float64), Y.astype(xp.float64)
-        D = (Xf * Xf).sum(axis=1)[:, None] + (Yf * Yf).sum(axis=1)[None, :] - 2.0 * (Xf @ Yf.T)
-        return xp.maximum(D, 0.0)
+        # the norms identity is exact on integers below 2^53, and fast (one GEMM per block)
+        Xf = Xc.astype(xp.float64)
+        xx = (Xf * Xf).sum(axis=1)[:, None]
+        tb = _step(8 * (d + nq))
+        for j in range(0, Y.shape[0], tb):
+            Yf = Y[j : j + tb].astype(xp.float64)
+            D = xx + (Yf * Yf).sum(axis=1)[None, :] - 2.0 * (Xf @ Yf.T)
+            out[:, j : j + tb] = xp.maximum(D, 0.0)
+        return out
     # floats: differences first, so no cancellation between large norms
-    Yf = Y.astype(xp.float64)
-    out = xp.empty((Xc.shape[0], Y.shape[0]), dtype=xp.float64)
-    for i in range(Xc.shape[0]):
-        diff = Yf - Xc[i].astype(xp.float64)
-        out[i] = xp.abs(diff).sum(axis=1) if metric == "l1" else (diff * diff).sum(axis=1)
+    tb = _step(16 * d)
+    for j in range(0, Y.shape[0], tb):
+        Yf = Y[j : j + tb].astype(xp.float64)
+        for i in range(nq):
+            diff = Yf - Xc[i].astype(xp.float64)
+            if metric == "l1":
+                xp.abs(diff, out=diff)
+            else:
+                xp.multiply(diff, diff, out=diff)
+            out[i, j : j + tb] = diff.sum(axis=1)
     return out
 
 
-def _finish(D, dtype, metric, xp):
+def _finish(D, dtype, metric, xp, n_features):
     if np.dtype(dtype) == np.uint8:
         D = xp.rint(D)  # exact integers
         if metric == "l2":
             return xp.sqrt(D)
-        return D.astype(xp.int32)
+        return D.astype(distance_dtype(dtype, metric, n_features))
     if metric == "l2":
         D = xp.sqrt(D)
-    return D.astype(dtype)
+    with np.errstate(over="ignore"):  # beyond float32's range is inf: the correct rounding
+        return D.astype(dtype)
 
 
 def pairwise_distances(X, Y, metric="l2"):
     """Full (n_X, n_Y) distance matrix.  metric: "l1", "l2" or "sqeuclidean"."""
     xp = get_xp(X)
     base = "l1" if metric == "l1" else "sqeuclidean"
-    out = xp.empty((X.shape[0], Y.shape[0]), dtype=distance_dtype(X.dtype, metric))
-    step = _chunk_rows(Y.shape[0], X.shape[1])
+    d = X.shape[1]
+    out = xp.empty((X.shape[0], Y.shape[0]), dtype=distance_dtype(X.dtype, metric, d))
+    step = _step(8 * Y.shape[0])
     for s in range(0, X.shape[0], step):
         D = _exact_block(X[s : s + step], Y, base, xp)
-        out[s : s + step] = _finish(D, X.dtype, metric, xp)
+        out[s : s + step] = _finish(D, X.dtype, metric, xp, d)
     return out
 
 
@@ -81,17 +116,17 @@ def knn(queries, train, k, metric="l2"):
     every row ordered by (distance, training index)."""
     xp = get_xp(queries)
     base = "l1" if metric == "l1" else "sqeuclidean"
-    nq = queries.shape[0]
-    dist = xp.empty((nq, k), dtype=distance_dtype(queries.dtype, metric))
+    nq, d = queries.shape
+    dist = xp.empty((nq, k), dtype=distance_dtype(queries.dtype, metric, d))
     idx = xp.empty((nq, k), dtype=xp.int64)
-    step = _chunk_rows(train.shape[0], queries.shape[1])
+    step = _step(8 * train.shape[0])
     for s in range(0, nq, step):
         D = _exact_block(queries[s : s + step], train, base, xp)
         if queries.dtype == np.uint8:
             D = xp.rint(D)
         # a stable sort keeps equal distances in training-index order
         order = xp.argsort(D, axis=1, kind="stable")[:, :k]
-        dist[s : s + step] = _finish(xp.take_along_axis(D, order, axis=1), queries.dtype, metric, xp)
+        dist[s : s + step] = _finish(xp.take_along_axis(D, order, axis=1), queries.dtype, metric, xp, d)
         idx[s : s + step] = order
     return dist, idx
 

@@ -6,8 +6,10 @@ which defines the results.
 
 Dtypes.  float32, float64 and uint8 are computed in their own type.  Images stay uint8:
 for uint8 inputs "l1" and "sqeuclidean" distances are exact integers, returned as int32
-(exact for up to 33025 features: 255^2 * 33025 < 2^31), and "l2" is the float64 square
-root of that exact integer.  Other real dtypes (bool, integers, float16) are converted to
+while every possible value fits (up to 33025 features for "sqeuclidean": 255^2 * 33025 <
+2^31; 8421504 for "l1") and as int64 beyond, and "l2" is the float64 square root of that
+exact integer.  float32 results are ranked and rounded as float64 distances would be, over
+the whole finite range (a float32 "l2" distance is finite whenever the true one is).  Other real dtypes (bool, integers, float16) are converted to
 float64 once; mixed pairs are promoted (uint8 with float32 gives float32).  Complex and
 non-numeric arrays are refused.  Arrays with more than two dimensions (N x H x W x C
 images) are flattened per sample.
@@ -20,6 +22,8 @@ array results come back as torch tensors.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _gpu, _reference, backend as _backend
@@ -30,7 +34,7 @@ __all__ = ["pairwise_distances", "knn", "vote", "softmax_loss", "svm_loss", "pen
            "PENALTIES"]
 
 METRICS = ("l1", "l2", "sqeuclidean")
-_METRIC_CODE = {"l1": 0, "l2": 1, "sqeuclidean": 1}
+_METRIC_CODE = {"l1": 0, "sqeuclidean": 1, "l2": 2}  # imgclf::Metric
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint8))
 
 
@@ -86,6 +90,38 @@ def _check_metric(metric):
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
 
 
+def _finite(v, name):
+    """A finite Python float, or a ValueError naming the argument."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}") from None
+    if not np.isfinite(f):
+        raise ValueError(f"{name} must be finite, got {f}")
+    return f
+
+
+def _int_rows(rows, n, name="rows"):
+    """Integer row indices into n rows as contiguous int64 (booleans and floats refused)."""
+    rows = np.asarray(rows)
+    if rows.dtype.kind == "b":
+        raise TypeError(f"{name} must be integer row indices, got a boolean mask "
+                        "(pass np.flatnonzero(mask))")
+    if rows.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer row indices, got dtype {rows.dtype}")
+    if rows.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of row indices, got shape {rows.shape}")
+    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= n):
+        raise ValueError(f"{name} must index rows of X (0..{n - 1})")
+    return np.ascontiguousarray(rows, dtype=np.int64)
+
+
+def _apart(out, *arrays):
+    """Copies of the arrays that may share memory with ``out`` (a kernel writing ``out``
+    while it reads them would read its own results)."""
+    return [np.array(a) if a is not None and np.may_share_memory(a, out) else a for a in arrays]
+
+
 def _check_int(v, name):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(v).__name__}")
@@ -93,19 +129,60 @@ def _check_int(v, name):
 
 
 def _finish_l2(sq, metric):
-    """The kernels return squared L2; "l2" takes the root (in place for floats, float64
-    for the exact int32 distances of uint8 inputs)."""
+    """Kernels that return squared L2 (uint8's exact integers, CUDA): "l2" takes the root
+    (in place for floats, float64 for integers)."""
     if metric != "l2":
         return sq
     xp = _reference.get_xp(sq)
     return xp.sqrt(sq, out=sq) if sq.dtype.kind == "f" else xp.sqrt(sq.astype(xp.float64))
 
 
-def _cuda_distances(X, op):
-    """The CUDA kernels take float32 and uint8 (up to 33025 uint8 features, where int32
-    stays exact); float64 runs the reference with xp=cupy."""
+def _kernel_code(X, metric):
+    """The compiled kernels' metric code: uint8 "l2" runs as exact squared L2 (rooted after)."""
+    if X.dtype == np.uint8 and metric == "l2":
+        return _METRIC_CODE["sqeuclidean"]
+    return _METRIC_CODE[metric]
+
+
+def _int32_exact(X, metric):
+    """uint8 distances fit the kernels' int32 output (floats always take the kernels)."""
+    return X.dtype != np.uint8 or _reference.u8_fits_int32(metric, X.shape[1])
+
+
+def _cuda_distances(X, metric, op):
+    """The CUDA kernels take float32 and uint8 (while int32 stays exact); float64 runs the
+    reference with xp=cupy."""
     return (_cuda_has(op) and X.dtype in (np.dtype(np.float32), np.dtype(np.uint8))
-            and not (X.dtype == np.uint8 and X.shape[1] > 33025))
+            and _int32_exact(X, metric))
+
+
+def _f64_scale(X, Y, metric, xp):
+    """A power of two that brings float64 data whose squared (or summed) distances would
+    overflow, or whose squares would underflow, back to the middle of the range: exact, as
+    only exponents change.  1.0 for everything else (and for other dtypes)."""
+    if X.dtype != np.float64:
+        return 1.0
+    amax = max(float(X.max()), -float(X.min()), float(Y.max()), -float(Y.min()))
+    if amax == 0.0:
+        return 1.0
+    e = math.frexp(amax)[1]  # amax < 2^e
+    log_d = math.log2(X.shape[1])
+    # scale down just enough that the largest sum stays below 2^1016, so small values lose
+    # as few bits as possible; scale up tiny data (squares below 2^-800) to around 1
+    top = 1 + e + log_d if metric == "l1" else 2 + 2 * e + log_d  # log2 of the largest sum
+    if top >= 1016:
+        return math.ldexp(1.0, -math.ceil((top - 1016) / (1 if metric == "l1" else 2)))
+    if metric != "l1" and e < -400:
+        return math.ldexp(1.0, min(-e, 1000))  # (2^1023 is the largest power of two)
+    return 1.0
+
+
+def _unscale(D, s, metric):
+    if s == 1.0:
+        return D
+    with np.errstate(over="ignore"):  # a squared distance beyond float64's range is inf
+        D /= (s * s) if metric == "sqeuclidean" else s
+    return D
 
 
 @_gpu.accepts_torch
@@ -116,19 +193,24 @@ def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
     Returns an (n_X, n_Y) array (dtype: see the module docstring).  This is the one op that
     materializes every distance; use :func:`knn` when only the nearest ones matter.
     The compiled kernel computes each distance directly (no norms identity), so float32
-    results carry only float32 rounding of the summed differences.
+    results carry only float32 rounding of the summed differences (summed in float64 where
+    float32 squares could overflow or underflow).
     """
     _check_metric(metric)
     X, Y, xp = _pair(X, X if Y is None else Y, "X", "Y")
     be = _backend.resolve(backend, X)
-    udist = X.dtype == np.uint8 and X.shape[1] > 33025
-    if be == "cpu" and not udist:
+    s = _f64_scale(X, Y, metric, xp)
+    if s != 1.0:
+        X, Y = X * s, Y * s
+    if be == "cpu" and _int32_exact(X, metric):
         out = np.empty((X.shape[0], Y.shape[0]), dtype=np.int32 if X.dtype == np.uint8 else X.dtype)
-        _backend._cpu.pairwise(X, Y, _METRIC_CODE[metric], out)
-        return _finish_l2(out, metric)
-    if be == "cuda" and _cuda_distances(X, "pairwise"):
-        return _finish_l2(_gpu.pairwise(X, Y, _METRIC_CODE[metric]), metric)
-    return _reference.pairwise_distances(X, Y, metric)
+        _backend._cpu.pairwise(X, Y, _kernel_code(X, metric), out)
+        D = _finish_l2(out, metric) if X.dtype == np.uint8 else out
+    elif be == "cuda" and _cuda_distances(X, metric, "pairwise"):
+        D = _finish_l2(_gpu.pairwise(X, Y, min(_METRIC_CODE[metric], 1)), metric)
+    else:
+        D = _reference.pairwise_distances(X, Y, metric)
+    return _unscale(D, s, metric)
 
 
 @_gpu.accepts_torch
@@ -140,10 +222,11 @@ def knn(queries, train, k, metric="l2", *, backend="auto"):
     every backend and thread count.  The search is fused: tiles of distances stream through
     a per-query top-k and the full distance matrix is never stored.
 
-    float32 "l2"/"sqeuclidean" candidates from a fast float32 pass are re-ranked with
-    float64 distances, and any query whose candidate set cannot be proven complete from
-    the float32 rounding bound is searched again exactly, so the ranking matches a float64
-    computation.  uint8 distances are exact integers.
+    float32 candidates from a fast float32 pass are re-ranked with float64 distances, and
+    any query whose candidate set cannot be proven complete from the float32 rounding bound
+    (near-ties, duplicated rows, extreme magnitudes) is searched again with float64 sums, so
+    the ranking matches a float64 computation over the whole finite float32 range.  uint8
+    distances are exact integers.
     """
     _check_metric(metric)
     X, Y, xp = _pair(queries, train, "queries", "train")
@@ -151,16 +234,20 @@ def knn(queries, train, k, metric="l2", *, backend="auto"):
     if not 1 <= k <= Y.shape[0]:
         raise ValueError(f"k must be between 1 and the number of training samples ({Y.shape[0]}), got {k}")
     be = _backend.resolve(backend, X)
-    if be == "cpu" and not (X.dtype == np.uint8 and X.shape[1] > 33025):
-        kdtype = np.int32 if X.dtype == np.uint8 else X.dtype
-        dist = np.empty((X.shape[0], k), dtype=kdtype)
+    s = _f64_scale(X, Y, metric, xp)
+    if s != 1.0:
+        X, Y = X * s, Y * s
+    if be == "cpu" and _int32_exact(X, metric):
+        dist = np.empty((X.shape[0], k), dtype=np.int32 if X.dtype == np.uint8 else X.dtype)
         idx = np.empty((X.shape[0], k), dtype=np.int64)
-        _backend._cpu.knn(X, Y, k, _METRIC_CODE[metric], dist, idx)
-        return _finish_l2(dist, metric), idx
-    if be == "cuda" and _cuda_distances(X, "knn"):
-        dist, idx = _gpu.knn(X, Y, k, _METRIC_CODE[metric])
-        return _finish_l2(dist, metric), idx
-    return _reference.knn(X, Y, k, metric)
+        _backend._cpu.knn(X, Y, k, _kernel_code(X, metric), dist, idx)
+        dist = _finish_l2(dist, metric) if X.dtype == np.uint8 else dist
+    elif be == "cuda" and _cuda_distances(X, metric, "knn"):
+        dist, idx = _gpu.knn(X, Y, k, min(_METRIC_CODE[metric], 1))
+        dist = _finish_l2(dist, metric)
+    else:
+        dist, idx = _reference.knn(X, Y, k, metric)
+    return _unscale(dist, s, metric), idx
 
 
 _WEIGHTS = ("uniform", "distance")
@@ -200,6 +287,8 @@ def vote(neighbor_labels, n_classes, distances=None, weights="uniform", *, tie_b
     D = None
     if distances is not None:
         D = xp.asarray(distances)
+        if D.dtype.kind not in "biuf":
+            raise TypeError(f"distances must hold real numbers, got dtype {D.dtype}")
         if D.shape != L.shape:
             raise ValueError(f"distances has shape {D.shape} but neighbor_labels has {L.shape}")
         D = xp.ascontiguousarray(D, dtype=xp.float64)
@@ -300,9 +389,7 @@ def svm_loss(scores, y, margin=1.0, squared=False, *, backend="auto"):
     exactly 0 is 0.  Returns ``(loss, dscores)`` like :func:`softmax_loss`.
     """
     S, Y, xp = _scores_and_labels(scores, y)
-    margin = float(margin)
-    if not np.isfinite(margin):
-        raise ValueError(f"margin must be finite, got {margin}")
+    margin = _finite(margin, "margin")
     be = _backend.resolve(backend, S)
     if be == "cpu":
         dS = np.empty_like(S)
@@ -339,6 +426,10 @@ def penalty(W, reg, penalty="l2", *, beta=0.5, grad=None, backend="auto"):
     if grad is not None and (not isinstance(grad, np.ndarray) or grad.shape != W.shape or grad.dtype != W.dtype):
         raise ValueError("grad must be an array with W's shape and dtype")
     kind = PENALTIES.index(penalty)
+    if grad is not None and grad is not W:
+        if not grad.flags.writeable:
+            raise ValueError("grad is read-only (the penalty's gradient is added to it in place)")
+        (W,) = _apart(grad, W)
     if _backend.resolve(backend, W) == "cpu" and W.flags.c_contiguous and (grad is None or grad.flags.c_contiguous):
         out = grad if grad is not None else np.zeros_like(W)
         return _backend._cpu.penalty(W, kind, beta, reg, out), out
@@ -363,6 +454,7 @@ def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None,
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     reg, beta = _check_penalty(penalty, reg, beta)
+    margin, scale = _finite(margin, "margin"), _finite(scale, "scale")
     if _linear_fast(X, y, W, b, rows, shift) and _backend.resolve(backend, W) == "cpu":
         # arrays already in kernel form: the binding checks shapes and index ranges
         return _cpu_linear_loss(X, rows, scale, shift, W, b, y, loss, margin, reg, penalty, beta)
@@ -381,12 +473,9 @@ def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None,
     if X.dtype.kind == "f" and not np.isfinite(X if rows is None else X[rows]).all():
         raise ValueError("X contains NaN or infinity")
     if rows is not None:
-        rows = np.ascontiguousarray(rows)
-        if rows.ndim != 1 or rows.size == 0 or rows.dtype.kind not in "iu":
-            raise ValueError("rows must be a non-empty 1-D array of integer row indices")
-        if rows.min() < 0 or rows.max() >= X.shape[0]:
-            raise ValueError(f"rows must index rows of X (0..{X.shape[0] - 1})")
-        rows = rows.astype(np.int64, copy=False)
+        rows = _int_rows(rows, X.shape[0])
+        if rows.size == 0:
+            raise ValueError("rows is empty: a minibatch needs at least one row")
     n = X.shape[0] if rows is None else rows.shape[0]
     Y = _labels(y, n, W.shape[1])
     if shift is not None:
@@ -432,22 +521,34 @@ def _linear_fast(X, y, W, b, rows, shift):
 _OPTIM = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3, "rmsprop": 4, "adam": 5}
 
 
-def _as_list(a):
-    return (list(a), True) if isinstance(a, (list, tuple)) else ([a], False)
+_STATE_NAMES = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",),
+                "adagrad": ("cache",), "rmsprop": ("cache",), "adam": ("m", "v")}
 
 
 def _optim(kind, param, grad, states, backend, **h):
-    """Validate (param, grad, state...) arrays or lists of them and run one update."""
-    params, multi = _as_list(param)
-    grads, _ = _as_list(grad)
-    sts = [_as_list(s)[0] for s in states]
+    """Validate (param, grad, state...) arrays or lists of them and run one update.  Every
+    array is checked (and overlaps between arrays refused) before any is written."""
+    names = _STATE_NAMES[kind]
+    multi = isinstance(param, (list, tuple))
+
+    def as_list(a, name):
+        if isinstance(a, (list, tuple)) != multi:
+            form = "a list of arrays, one per param," if multi else "an array like param"
+            raise TypeError(f"{name} must be {form} (got {type(a).__name__})")
+        return list(a) if multi else [a]
+
+    params = as_list(param, "param")
+    grads = as_list(grad, "grad")
+    sts = [as_list(st, nm) for st, nm in zip(states, names)]
     if not (np.isfinite(h["lr"]) and h["lr"] >= 0):
         raise ValueError(f"lr must be a finite number >= 0, got {h['lr']}")
+    if not (np.isfinite(h.get("eps", 0.0)) and h.get("eps", 0.0) >= 0):
+        raise ValueError(f"eps must be a finite number >= 0, got {h['eps']}")
     if params and type(params[0]).__module__.startswith("cupy"):
         return _optim_cupy(kind, params, grads, sts, backend, h)
     if params and type(params[0]) is np.ndarray and _backend.resolve(backend, params[0]) == "cpu":
-        # fast path: the binding checks every array (dtype, size, contiguity) before it
-        # updates any, and refuses anything not in kernel form; then the checked path runs
+        # fast path: the binding checks every array (dtype, size, contiguity, overlap) before
+        # it updates any, and refuses anything not in kernel form; then the checked path runs
         try:
             _backend._cpu.optim_step(_OPTIM[kind], params, grads, sts[0] if sts else None,
                                      sts[1] if len(sts) > 1 else None, h["lr"], h.get("a", 0.0),
@@ -456,20 +557,7 @@ def _optim(kind, param, grad, states, backend, **h):
             return
         except (TypeError, ValueError):
             pass
-    if len(grads) != len(params) or any(len(s) != len(params) for s in sts):
-        raise ValueError("param, grad and every state must hold the same number of arrays")
-    for i, p in enumerate(params):
-        where = f"[{i}]" if multi else ""
-        if not isinstance(p, np.ndarray):
-            raise TypeError(f"param{where} must be a NumPy array (updated in place), got {type(p).__name__}")
-        if p.dtype not in _FLOATS:
-            raise TypeError(f"param{where} must be float32 or float64, got {p.dtype}")
-        if not p.flags.writeable:
-            raise ValueError(f"param{where} is read-only")
-        for name, a in [("grad", grads[i])] + [(f"state {j}", s[i]) for j, s in enumerate(sts)]:
-            if not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
-                raise ValueError(f"{name}{where} must be an array with param{where}'s shape {p.shape} "
-                                 f"and dtype {p.dtype}")
+    _check_optim_arrays(params, grads, sts, names, multi)
     fast = _backend.resolve(backend, params[0] if params else None) == "cpu"
     groups = {}
     for i, p in enumerate(params):
@@ -487,11 +575,45 @@ def _optim(kind, param, grad, states, backend, **h):
                 _reference_step(kind, params[i], grads[i], [s[i] for s in sts], h)
 
 
+def _check_optim_arrays(params, grads, sts, names, multi):
+    """Every array of one step, checked before any is written: types, dtypes, shapes,
+    writeability, and no array written by the step sharing memory with another."""
+    if len(grads) != len(params):
+        raise ValueError(f"grad holds {len(grads)} arrays but param holds {len(params)}")
+    for st, nm in zip(sts, names):
+        if len(st) != len(params):
+            raise ValueError(f"{nm} holds {len(st)} arrays but param holds {len(params)}")
+    arrays = []  # (name, array, written)
+    for i, p in enumerate(params):
+        where = f"[{i}]" if multi else ""
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"param{where} must be a NumPy array (updated in place), got {type(p).__name__}")
+        if p.dtype not in _FLOATS:
+            raise TypeError(f"param{where} must be float32 or float64, got {p.dtype}")
+        for name, a, written in [("param", p, True), ("grad", grads[i], False)] + [
+                (nm, st[i], True) for st, nm in zip(sts, names)]:
+            if not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
+                got = f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+                raise ValueError(f"{name}{where} must be an array with param{where}'s shape {p.shape} "
+                                 f"and dtype {p.dtype}, got {got}")
+            if written and not a.flags.writeable:
+                raise ValueError(f"{name}{where} is read-only (it is updated in place)")
+            arrays.append((f"{name}{where}", a, written))
+    for x in range(len(arrays)):
+        for y in range(x + 1, len(arrays)):
+            (na, a, wa), (nb, b, wb) = arrays[x], arrays[y]
+            if (wa or wb) and a.size and b.size and np.shares_memory(a, b):
+                raise ValueError(f"{na} and {nb} share memory: each array of a step must be "
+                                 "its own (pass copies)")
+
+
 def _optim_cupy(kind, params, grads, sts, backend, h):
     """CuPy arrays: one multi-tensor CUDA launch per dtype (or the reference with xp=cupy)."""
     import cupy
 
     _backend.resolve(backend, params[0])
+    if len(grads) != len(params) or any(len(st) != len(params) for st in sts):
+        raise ValueError("param, grad and every state must hold the same number of arrays")
     for i, p in enumerate(params):
         for name, a in [("grad", grads[i])] + [(f"state {j}", s[i]) for j, s in enumerate(sts)]:
             if not isinstance(a, cupy.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
@@ -617,6 +739,10 @@ def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
         out = np.empty((M, N), dtype=A.dtype)
     elif not isinstance(out, np.ndarray) or out.shape != (M, N) or out.dtype != A.dtype:
         raise ValueError(f"out must be a ({M}, {N}) {A.dtype} array")
+    elif not out.flags.writeable:
+        raise ValueError("out is read-only")
+    alpha, beta = _finite(alpha, "alpha"), _finite(beta, "beta")
+    A, B = _apart(out, A, B)  # out = A @ A.T into A: read a copy
     if (_backend.resolve(backend, A) == "cpu" and out.flags.c_contiguous and out.flags.writeable):
         _backend._cpu.gemm(np.ascontiguousarray(A), np.ascontiguousarray(B), out, bool(trans_a),
                            bool(trans_b), float(alpha), float(beta))
@@ -637,6 +763,9 @@ def bias_relu(h, b, relu=True, *, backend="auto"):
     b = np.asarray(b)
     if b.shape != (h.shape[1],) or b.dtype != h.dtype:
         raise ValueError(f"b must have shape ({h.shape[1]},) and h's dtype")
+    if not h.flags.writeable:
+        raise ValueError("h is read-only (it is updated in place)")
+    (b,) = _apart(h, b)
     if _backend.resolve(backend, h) == "cpu" and h.flags.c_contiguous and h.flags.writeable:
         _backend._cpu.bias_act(h, np.ascontiguousarray(b), bool(relu))
         return h
@@ -652,6 +781,10 @@ def relu_backward(dh, h, *, backend="auto"):
     h = np.asarray(h)
     if h.shape != dh.shape or h.dtype != dh.dtype:
         raise ValueError("h must have dh's shape and dtype")
+    if not dh.flags.writeable:
+        raise ValueError("dh is read-only (it is updated in place)")
+    if h is not dh:
+        (h,) = _apart(dh, h)
     if _backend.resolve(backend, dh) == "cpu" and dh.flags.c_contiguous and h.flags.c_contiguous:
         db = np.empty(dh.shape[1], dh.dtype)
         _backend._cpu.act_backward(dh, h, db)
@@ -671,9 +804,8 @@ def affine_rows(X, rows=None, scale=1.0, shift=None, *, dtype=np.float32, out=No
         X = X.astype(np.float64)
     X = np.ascontiguousarray(X)
     if rows is not None:
-        rows = np.ascontiguousarray(rows, dtype=np.int64)
-        if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= X.shape[0])):
-            raise ValueError(f"rows must be a 1-D array of indices into X (0..{X.shape[0] - 1})")
+        rows = _int_rows(rows, X.shape[0])
+    scale = _finite(scale, "scale")
     n = X.shape[0] if rows is None else rows.shape[0]
     if shift is not None:
         shift = np.ascontiguousarray(shift, dtype=dtype).reshape(-1)
@@ -683,6 +815,7 @@ def affine_rows(X, rows=None, scale=1.0, shift=None, *, dtype=np.float32, out=No
         out = np.empty((n, X.shape[1]), dtype)
     elif not isinstance(out, np.ndarray) or out.shape != (n, X.shape[1]) or out.dtype != dtype:
         raise ValueError(f"out must be a ({n}, {X.shape[1]}) {dtype} array")
+    X, shift = _apart(out, X, shift)
     if _backend.resolve(backend, X) == "cpu" and out.flags.c_contiguous and out.flags.writeable:
         _backend._cpu.gather_affine(X, rows, float(scale), shift, out)
         return out
