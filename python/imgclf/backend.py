@@ -75,11 +75,24 @@ def resolve(backend="auto", array=None):
     return backend
 
 
+def max_threads():
+    """The most threads :func:`set_num_threads` accepts: 4 per CPU this process may use.
+    More only adds contention, and thousands of threads can exhaust memory, which OpenMP
+    answers by aborting the process."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return 4 * max(1, cpus)
+
+
 def set_num_threads(n):
     """Threads for compiled CPU kernels; ``None`` or 0 restores the OpenMP default
-    (``OMP_NUM_THREADS`` or all cores)."""
-    if n is not None and (not isinstance(n, (int,)) or isinstance(n, bool) or n < 0):
-        raise ValueError(f"n must be a non-negative int or None, got {n!r}")
+    (``OMP_NUM_THREADS`` or all cores).  At most :func:`max_threads`."""
+    if n is not None:
+        from ._validation import check_int
+
+        n = check_int(n, "n", low=0, high=max_threads())
     if _cpu is not None:
         _cpu.set_num_threads(int(n or 0))
 

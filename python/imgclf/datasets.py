@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
 import shutil
@@ -74,7 +75,7 @@ def read_idx(path):
         raise ValueError(f"{path}: truncated IDX header; download the file again")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[data[2]])
-    need = header + int(np.prod(shape)) * dtype.itemsize
+    need = header + math.prod(shape) * dtype.itemsize  # Python ints: no overflow
     if len(data) != need:
         raise ValueError(f"{path}: truncated or oversized IDX file ({len(data)} bytes, expected {need} "
                          f"for shape {shape}); download it again")
@@ -94,8 +95,16 @@ def _load_mnist_like(name, data_dir, classes):
     for split, prefix in (("train", "train"), ("test", "t10k")):
         X = read_idx(_find(data_dir, f"{prefix}-images-idx3-ubyte"))
         y = read_idx(_find(data_dir, f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
+        if X.ndim != 3 or y.ndim != 1:
+            raise ValueError(f"{data_dir}: {prefix} files hold arrays of shape {X.shape} and {y.shape}, "
+                             "expected images (N, rows, cols) and labels (N,)")
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"{data_dir}: {prefix} images ({X.shape[0]}) and labels ({y.shape[0]}) differ in count")
+        if X.dtype != np.uint8:
+            raise ValueError(f"{data_dir}: {prefix} images must be uint8 pixels, got {X.dtype}")
+        if y.size and (y.min() < 0 or y.max() >= len(classes)):
+            raise ValueError(f"{data_dir}: {prefix} labels must lie in [0, {len(classes)}), "
+                             f"got values in [{y.min()}, {y.max()}]")
         parts[split] = (X[..., None], y)
     return Dataset(name, *parts["train"], *parts["test"], classes)
 
@@ -166,9 +175,22 @@ class _SafeUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
+            found = super().find_class(module, name)
+            return _empty_reconstruct(found) if name == "_reconstruct" else found
         raise pickle.UnpicklingError(f"refused to load {module}.{name}: a CIFAR batch holds only "
                                      "arrays, lists and strings (this file is not a genuine CIFAR batch)")
+
+
+def _empty_reconstruct(reconstruct):
+    """NumPy pickles an array as _reconstruct(ndarray, (0,), ...) followed by its state (shape,
+    dtype, bytes), which NumPy checks against the bytes really there.  A crafted file could
+    instead ask _reconstruct for a huge shape and never fill it: only empty shells pass."""
+    def guarded(subtype, shape, dtype):
+        if math.prod(shape) != 0:
+            raise pickle.UnpicklingError(f"refused an array of shape {tuple(shape)} created without "
+                                         "its data (not how NumPy pickles arrays)")
+        return reconstruct(subtype, shape, dtype)
+    return guarded
 
 
 def _unpickle(raw, where):
@@ -217,22 +239,37 @@ def _cifar_source(name, data_dir):
 
 
 def _cifar_batch(read, f, label_keys):
+    """One batch: uint8 images (N, 32, 32, 3) and, for each label key, int64 labels checked
+    against its number of classes (label_keys: {key: n_classes})."""
     raw, where = read(f)
     d = _unpickle(raw, where)
     if not isinstance(d, dict) or b"data" not in d:
         raise ValueError(f"{where}: not a CIFAR batch (no 'data' entry)")
-    X = np.asarray(d[b"data"], dtype=np.uint8)
+    X = np.asarray(d[b"data"])
     if X.ndim != 2 or X.shape[1] != 3072:
         raise ValueError(f"{where}: data has shape {X.shape}, expected (N, 3072)")
+    if X.dtype != np.uint8:
+        # the official batches hold uint8; integers in [0, 255] are converted, anything else
+        # (floats, negative or larger values) would wrap around silently
+        if X.dtype.kind not in "iu" or (X.size and (int(X.min()) < 0 or int(X.max()) > 255)):
+            raise ValueError(f"{where}: pixels must be integers in [0, 255] (uint8), got dtype {X.dtype}"
+                             + (f" with values in [{X.min()}, {X.max()}]" if X.size and X.dtype.kind in "iuf" else ""))
+        X = X.astype(np.uint8)
     X = X.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()
     ys = []
     for key in label_keys:
         if key not in d:
             raise ValueError(f"{where}: no {key.decode()} entry")
-        y = np.asarray(d[key], dtype=np.int64)
-        if y.shape != (X.shape[0],):
-            raise ValueError(f"{where}: {y.shape[0]} labels for {X.shape[0]} images")
-        ys.append(y)
+        y = np.asarray(d[key])
+        if y.ndim != 1 or y.shape != (X.shape[0],):
+            raise ValueError(f"{where}: {key.decode()} has shape {y.shape} for {X.shape[0]} images")
+        if y.size and y.dtype.kind not in "iu":
+            raise ValueError(f"{where}: {key.decode()} must be integer class indices, got dtype {y.dtype}")
+        n_classes = label_keys[key]
+        if y.size and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+            raise ValueError(f"{where}: {key.decode()} must lie in [0, {n_classes}), "
+                             f"got values in [{y.min()}, {y.max()}]")
+        ys.append(y.astype(np.int64))
     return X, ys
 
 
@@ -243,14 +280,14 @@ def _names(raw):
 def _load_cifar(name, data_dir):
     read = _cifar_source(name, data_dir)
     if name == "cifar10":
-        parts = [_cifar_batch(read, f"data_batch_{i}", [b"labels"]) for i in range(1, 6)]
+        parts = [_cifar_batch(read, f"data_batch_{i}", {b"labels": 10}) for i in range(1, 6)]
         Xtr = np.concatenate([p[0] for p in parts])
         ytr = np.concatenate([p[1][0] for p in parts])
-        Xte, (yte,) = _cifar_batch(read, "test_batch", [b"labels"])
+        Xte, (yte,) = _cifar_batch(read, "test_batch", {b"labels": 10})
         raw, where = read("batches.meta")
         meta = _unpickle(raw, where)
         return Dataset("cifar10", Xtr, ytr, Xte, yte, _names(meta[b"label_names"]))
-    keys = [b"fine_labels", b"coarse_labels"]
+    keys = {b"fine_labels": 100, b"coarse_labels": 20}
     Xtr, (ytr, ctr) = _cifar_batch(read, "train", keys)
     Xte, (yte, cte) = _cifar_batch(read, "test", keys)
     raw, where = read("meta")

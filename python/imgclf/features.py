@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from . import ops
+from ._validation import check_int, check_real
 
 __all__ = ["rgb_to_hsv", "color_histogram_hsv", "hog", "BagOfWords", "extract_features"]
 
@@ -24,12 +25,31 @@ def _images(images, name="images"):
         raise ValueError(f"{name} is empty")
     if a.dtype.kind not in "uif":
         raise TypeError(f"{name} must be numeric, got {a.dtype}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = "NaN" if np.isnan(a).any() else "infinity"
+        raise ValueError(f"{name} contains {bad}; features of such pixels are undefined")
     return a
+
+
+# images per block in the feature functions: about this many pixel values, so that their
+# float64 temporaries stay near 32 MiB each whatever the dataset's size
+_BLOCK_VALUES = 1 << 22
+
+
+def _blockwise(fn, a, *args):
+    """fn over blocks of images, stacked: bounded memory for any number of images."""
+    step = max(1, _BLOCK_VALUES // max(1, int(np.prod(a.shape[1:]))))
+    if a.shape[0] <= step:
+        return fn(a, *args)
+    return np.concatenate([fn(a[s : s + step], *args) for s in range(0, a.shape[0], step)])
 
 
 def rgb_to_hsv(images):
     """RGB (uint8 0..255 or float 0..1) -> HSV in [0, 1] (float32); grey images give S = 0."""
     a = _images(images)
+    if a.shape[-1] not in (1, 3):
+        raise ValueError(f"images must have 1 (grey) or 3 (RGB) channels, got {a.shape[-1]} "
+                         f"(shape {a.shape})")
     scale = 1 / 255.0 if a.dtype == np.uint8 else 1.0
     a = a.astype(np.float32) * np.float32(scale)
     if a.shape[-1] == 1:
@@ -46,6 +66,11 @@ def rgb_to_hsv(images):
 
 def color_histogram_hsv(images, bins=10):
     """Histograms of hue, saturation and value (``bins`` each), every histogram summing to 1."""
+    bins = check_int(bins, "bins", low=1)
+    return _blockwise(_color_histogram_block, _images(images), bins)
+
+
+def _color_histogram_block(images, bins):
     hsv = rgb_to_hsv(images)
     n = hsv.shape[0]
     out = np.empty((n, 3 * bins), np.float32)
@@ -65,13 +90,19 @@ def hog(images, orientations=9, pixels_per_cell=8, norm="l1", eps=1e-5):
     per bin, then normalized per cell ("l1": v / (sum|v| + eps), "l2", or None).  With
     norm="l1" this equals scikit-image's ``hog(..., cells_per_block=(1, 1), block_norm="L1")``.
     """
-    a = _images(images).astype(np.float64)
-    c = int(pixels_per_cell)
+    a = _images(images)
     N, H, W, C = a.shape
-    if c < 1 or c > min(H, W):
-        raise ValueError(f"pixels_per_cell must be in [1, {min(H, W)}] for {H}x{W} images, got {pixels_per_cell}")
+    c = check_int(pixels_per_cell, "pixels_per_cell", low=1, high=min(H, W))
+    orientations = check_int(orientations, "orientations", low=1)
+    eps = check_real(eps, "eps", low=0.0)
     if norm not in ("l1", "l2", None):
         raise ValueError(f"norm must be 'l1', 'l2' or None, got {norm!r}")
+    return _blockwise(_hog_block, a, orientations, c, norm, eps)
+
+
+def _hog_block(a, orientations, c, norm, eps):
+    a = a.astype(np.float64)
+    N, H, W, C = a.shape
     gr = np.zeros_like(a)
     gc = np.zeros_like(a)
     gr[:, 1:-1] = a[:, 2:] - a[:, :-2]
@@ -106,8 +137,12 @@ class BagOfWords:
     brightness."""
 
     def __init__(self, n_words=64, patch=4, stride=2, patches_per_image=8, iterations=15, random_state=0):
-        self.n_words, self.patch, self.stride = int(n_words), int(patch), int(stride)
-        self.patches_per_image, self.iterations, self.random_state = int(patches_per_image), int(iterations), random_state
+        self.n_words = check_int(n_words, "n_words", low=1)
+        self.patch = check_int(patch, "patch", low=1)
+        self.stride = check_int(stride, "stride", low=1)
+        self.patches_per_image = check_int(patches_per_image, "patches_per_image", low=1)
+        self.iterations = check_int(iterations, "iterations", low=0)
+        self.random_state = random_state
 
     def _grid_patches(self, a):
         p, s = self.patch, self.stride
@@ -150,7 +185,9 @@ class BagOfWords:
     def transform(self, images):
         if not hasattr(self, "words_"):
             raise RuntimeError("BagOfWords must be fitted first (call fit(images))")
-        a = _images(images)
+        return _blockwise(self._transform_block, _images(images))
+
+    def _transform_block(self, a):
         P = self._grid_patches(a)
         N, n_p, d = P.shape
         if d != self.words_.shape[1]:

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from . import ops
+from ._validation import check_int
 from .metrics import accuracy
 
 __all__ = ["cross_validate_k", "validation_search"]
@@ -35,17 +36,18 @@ def cross_validate_k(X, y, ks, folds=5, metric="l2", weights="uniform", tie_brea
     """
     from sklearn.model_selection import StratifiedKFold
 
-    ks = sorted({int(k) for k in ks})
-    if not ks or ks[0] < 1:
-        raise ValueError(f"ks must hold positive ints, got {ks}")
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise TypeError(f"ks must be a list of ints, got {type(ks).__name__}")
+    ks = sorted({check_int(k, "each value of ks", low=1) for k in ks})
+    if not ks:
+        raise ValueError("ks is empty: give at least one k")
+    folds = check_int(folds, "folds", low=2)
     X = np.asarray(X)
     X = X.reshape(len(X), -1)
     y = np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     classes, yi = np.unique(y, return_inverse=True)
-    if folds < 2:
-        raise ValueError(f"folds must be >= 2, got {folds}")
     if np.bincount(yi).min() < folds:
         raise ValueError(f"the smallest class has fewer than folds={folds} samples")
     kmax = ks[-1]
