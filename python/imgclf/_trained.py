@@ -150,7 +150,12 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, y, Xv, yv, epochs):
         t = self._trainer(epochs, len(y))
-        h = t.fit(X, y, Xv, yv)
+        try:
+            t.fit(X, y, Xv, yv)
+        finally:  # also after Ctrl-C: the epochs that ran are recorded
+            self._record(t.history)
+
+    def _record(self, h):
         self.n_iter_ += len(h["train_acc"])
         if self.history_ is None:
             self.history_ = h
@@ -158,6 +163,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             for k in ("loss", "train_acc", "val_acc", "lr"):
                 self.history_[k].extend(h[k])
             self.history_["seconds"] += h["seconds"]
+            self.history_["interrupted"] = h["interrupted"]
 
     def _fit_lbfgs(self, X, yi):
         m = self.model_

@@ -61,7 +61,10 @@ def cmd_run(args):
     try:
         res = run_pipeline(args.dataset, args.data_dir, out=args.out, force=args.force, quick=args.quick,
                            seed=args.seed, backend=args.backend)
-    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+    except KeyboardInterrupt as exc:
+        print(f"\n{exc}" if str(exc) else "\nimgclf run: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+    except (OSError, ValueError) as exc:  # FileExistsError, PermissionError, ... : a clear line
         print(f"imgclf run: {exc}", file=sys.stderr)
         return 2
     print(table(res))
@@ -79,7 +82,8 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (not needed for digits)")
     p.add_argument("--backend", default="auto", choices=("auto", "cpu", "numpy"))
     p.add_argument("--out", default="imgclf-report", help="report folder (default ./imgclf-report)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing report folder")
+    p.add_argument("--force", action="store_true",
+                   help="replace the imgclf report already in --out (only its own files, once the new one is ready)")
     p.add_argument("--quick", action="store_true", help="smaller searches (and a subsample of large datasets)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_run)

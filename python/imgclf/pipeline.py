@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -21,7 +22,7 @@ from .model_selection import cross_validate_k, validation_search
 from .neighbors import KNearestNeighbor
 from .network import TwoLayerNet
 
-__all__ = ["run_pipeline"]
+__all__ = ["run_pipeline", "prepare_out", "publish", "REPORT_MARKER"]
 
 
 def _log(msg):
@@ -51,122 +52,215 @@ def _features(X, shape):
     return np.hstack(parts), {"hog_pixels_per_cell": ppc, "color_hist": C == 3}
 
 
+REPORT_MARKER = ".imgclf-report"  # written into every report folder: what it owns
+
+
+def prepare_out(out, force=False):
+    """Check that a report can be written to ``out`` and create the staging folder the new
+    report is written into; called before any work, so a bad ``out`` fails at once.
+
+    ``out`` may be missing (it is created), an empty folder, or a folder holding an imgclf
+    report (recognised by its marker file), which only ``force`` allows to replace, and then
+    only the files that report owns.  A file, a path under a file, a folder of other things
+    or an unwritable place is refused.  Returns the staging folder's path.
+    """
+    path = os.path.abspath(out)
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise FileExistsError(f"--out {out} is a file, not a folder; choose another --out")
+        entries = [e for e in os.listdir(path) if not e.startswith(REPORT_MARKER + "-stage")]
+        if entries:
+            if not os.path.isfile(os.path.join(path, REPORT_MARKER)):
+                raise FileExistsError(
+                    f"{out} exists and is not an imgclf report folder (no {REPORT_MARKER} in it); "
+                    "imgclf never replaces it: choose another --out")
+            if not force:
+                raise FileExistsError(f"{out} holds an imgclf report; pass --force to replace it "
+                                      "(only the files that report wrote) or --out to choose another folder")
+        where = path
+    else:
+        where = os.path.dirname(path)
+        while not os.path.exists(where):
+            where = os.path.dirname(where)
+        if not os.path.isdir(where):
+            raise NotADirectoryError(f"--out {out}: {where} is a file, so no folder can be made under it")
+    try:  # a real probe (os.access says yes to root even on read-only places)
+        return tempfile.mkdtemp(prefix=REPORT_MARKER + "-stage-", dir=where)
+    except OSError as exc:
+        raise PermissionError(f"--out {out}: cannot write in {where} ({exc.strerror})") from None
+
+
+def _owned_files(folder):
+    """The files an existing report's marker says it wrote (plain names only)."""
+    try:
+        with open(os.path.join(folder, REPORT_MARKER)) as f:
+            names = json.load(f).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [n for n in names if isinstance(n, str) and n and os.path.basename(n) == n
+            and n not in (".", "..", REPORT_MARKER)]
+
+
+def publish(stage, out):
+    """Move the finished report from ``stage`` to ``out``: a rename when ``out`` does not
+    exist; otherwise the old report's own files are replaced one by one and every other
+    file in ``out`` is left alone."""
+    files = sorted(f for f in os.listdir(stage) if f != REPORT_MARKER)
+    with open(os.path.join(stage, REPORT_MARKER), "w") as f:
+        json.dump({"imgclf": __version__, "files": files}, f)
+    path = os.path.abspath(out)
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.replace(stage, path)
+        return
+    for name in _owned_files(path):
+        p = os.path.join(path, name)
+        if name not in files and os.path.isfile(p) and not os.path.islink(p):
+            os.remove(p)
+    for name in files + [REPORT_MARKER]:
+        os.replace(os.path.join(stage, name), os.path.join(path, name))
+    os.rmdir(stage)
+
+
 def run_pipeline(dataset="digits", data_dir=None, out="imgclf-report", force=False, quick=False,
                  seed=0, backend="auto", progress="auto"):
-    """Run the pipeline and write the report; returns the results dict (also in results.json)."""
-    if os.path.exists(out):
-        if not force:
-            raise FileExistsError(f"{out} already exists; pass --force to overwrite it or --out to choose another folder")
-        shutil.rmtree(out)
+    """Run the pipeline and write the report; returns the results dict (also in results.json).
+
+    The report is written to a staging folder and moved into ``out`` only when it is
+    complete (see :func:`prepare_out` for what ``out`` may be).  Ctrl-C stops the run: the
+    stages that finished are written as a report that says it was interrupted, then the
+    KeyboardInterrupt is re-raised.
+    """
+    stage_dir = prepare_out(out, force)
+    try:
+        res, interrupted = _run(dataset, data_dir, quick, seed, backend, progress, stage_dir)
+        publish(stage_dir, out)
+    except BaseException:
+        shutil.rmtree(stage_dir, ignore_errors=True)
+        raise
+    if interrupted:
+        raise KeyboardInterrupt(f"imgclf run interrupted {res['interrupted']}; partial report in {out}")
+    return res
+
+
+def _run(dataset, data_dir, quick, seed, backend, progress, out):
     t_all = time.perf_counter()
     be = _backend.resolve(backend)
-    ds = load(dataset, data_dir)
-    Xtr_img, ytr, Xte_img, yte = ds.X_train, ds.y_train, ds.X_test, ds.y_test
-    if quick and len(Xtr_img) > 6000:  # --quick on a large dataset: a subsample
-        rng = np.random.default_rng(seed)
-        a = rng.choice(len(Xtr_img), 6000, replace=False)
-        b = rng.choice(len(Xte_img), 2000, replace=False)
-        Xtr_img, ytr, Xte_img, yte = Xtr_img[a], ytr[a], Xte_img[b], yte[b]
-    shape = Xtr_img.shape[1:]
-    X = Xtr_img.reshape(len(Xtr_img), -1)
-    Xte = Xte_img.reshape(len(Xte_img), -1)
-    Xa, Xv, ya, yv = train_val_split(X, ytr, 0.2 if len(X) < 10000 else 0.1, random_state=seed)
-    _log(f"imgclf run: {dataset}: train {len(Xa)}, validation {len(Xv)}, test {len(Xte)}, "
-         f"{len(ds.classes)} classes, images {shape}, backend {be}")
-    rows, res = [], {"dataset": dataset, "classes": list(ds.classes), "image_shape": list(shape),
-                     "n_train": int(len(Xa)), "n_val": int(len(Xv)), "n_test": int(len(Xte)),
-                     "quick": quick, "seed": seed, "imgclf": __version__, "backend": be}
-    confusions = {}
+    rows, confusions, histories, models = [], {}, {}, {}
+    res = {"dataset": dataset, "quick": quick, "seed": seed, "imgclf": __version__, "backend": be,
+           "models": rows, "histories": histories, "interrupted": None}
+    stage = "while loading the dataset"
+    try:
+        ds = load(dataset, data_dir)
+        Xtr_img, ytr, Xte_img, yte = ds.X_train, ds.y_train, ds.X_test, ds.y_test
+        if quick and len(Xtr_img) > 6000:  # --quick on a large dataset: a subsample
+            rng = np.random.default_rng(seed)
+            a = rng.choice(len(Xtr_img), 6000, replace=False)
+            b = rng.choice(len(Xte_img), 2000, replace=False)
+            Xtr_img, ytr, Xte_img, yte = Xtr_img[a], ytr[a], Xte_img[b], yte[b]
+        shape = Xtr_img.shape[1:]
+        X = Xtr_img.reshape(len(Xtr_img), -1)
+        Xte = Xte_img.reshape(len(Xte_img), -1)
+        Xa, Xv, ya, yv = train_val_split(X, ytr, 0.2 if len(X) < 10000 else 0.1, random_state=seed)
+        _log(f"imgclf run: {dataset}: train {len(Xa)}, validation {len(Xv)}, test {len(Xte)}, "
+             f"{len(ds.classes)} classes, images {shape}, backend {be}")
+        res.update({"classes": list(ds.classes), "image_shape": list(shape), "n_train": int(len(Xa)),
+                    "n_val": int(len(Xv)), "n_test": int(len(Xte))})
 
-    # 1. kNN: one fused search per fold scores every k; L1 and L2
-    ks = [1, 3, 5, 7] if quick else [1, 2, 3, 5, 7, 10, 15, 20]
-    folds = 3 if quick else 5
-    cv = {}
-    for metric in ("l1", "l2"):
-        cv[metric] = cross_validate_k(X, ytr, ks, folds=folds, metric=metric, random_state=seed,
-                                      progress=progress, backend=be)
-        _log(f"  kNN {metric}: best k={cv[metric]['best_k']} (cv acc {cv[metric]['mean'].max():.4f}, "
-             f"{cv[metric]['seconds']:.1f}s)")
-    metric = max(cv, key=lambda m: cv[m]["mean"].max())
-    k = cv[metric]["best_k"]
-    t = time.perf_counter()
-    knn = KNearestNeighbor(k=k, metric=metric, backend=be).fit(X, ytr)
-    row, pred = _evaluate("kNN", knn, {"k": k, "metric": metric}, float(cv[metric]["mean"].max()), Xte, yte,
-                          time.perf_counter() - t, be, {"val_kind": f"{folds}-fold cv"})
-    rows.append(row)
-    confusions["kNN"] = pred
-    res["knn_cv"] = {m: {"ks": c["ks"], "mean": c["mean"].tolist(), "std": c["std"].tolist(),
-                         "best_k": c["best_k"], "seconds": c["seconds"]} for m, c in cv.items()}
-
-    # 2. linear classifiers and the network: a search on the validation split
-    lrs, regs = ([3e-3, 1e-2], [1e-4, 1e-3]) if quick else ([1e-3, 3e-3, 1e-2], [1e-5, 1e-4, 1e-3])
-    epochs = 10 if quick else 20
-    histories = {}
-    models = {}
-    for name, cls, grid in [
-            ("Softmax", SoftmaxClassifier, {"lr": lrs, "reg": regs}),
-            ("LinearSVM", LinearSVM, {"lr": lrs, "reg": regs}),
-            ("TwoLayerNet", TwoLayerNet, {"lr": [3e-3] if quick else [1e-3, 3e-3],
-                                          "hidden": [128] if quick else [128, 256]})]:
+        # 1. kNN: one fused search per fold scores every k; L1 and L2
+        stage = "during the kNN cross-validation"
+        ks = [1, 3, 5, 7] if quick else [1, 2, 3, 5, 7, 10, 15, 20]
+        folds = 3 if quick else 5
+        cv = {}
+        for metric in ("l1", "l2"):
+            cv[metric] = cross_validate_k(X, ytr, ks, folds=folds, metric=metric, random_state=seed,
+                                          progress=progress, backend=be)
+            _log(f"  kNN {metric}: best k={cv[metric]['best_k']} (cv acc {cv[metric]['mean'].max():.4f}, "
+                 f"{cv[metric]['seconds']:.1f}s)")
+        metric = max(cv, key=lambda m: cv[m]["mean"].max())
+        k = cv[metric]["best_k"]
         t = time.perf_counter()
-        best, results = validation_search(
-            lambda **p: cls(epochs=epochs, random_state=seed, progress=False, **p), Xa, ya, Xv, yv, grid,
-            progress=progress)
-        fit_s = time.perf_counter() - t
-        _log(f"  {name}: best {results[0]['params']} (val acc {results[0]['val_acc']:.4f}, "
-             f"{len(results)} settings, {fit_s:.1f}s)")
-        row, pred = _evaluate(name, best, results[0]["params"], results[0]["val_acc"], Xte, yte,
-                              results[0]["seconds"], be, {"val_kind": "validation split",
-                                                          "search": results})
+        knn = KNearestNeighbor(k=k, metric=metric, backend=be).fit(X, ytr)
+        row, pred = _evaluate("kNN", knn, {"k": k, "metric": metric}, float(cv[metric]["mean"].max()), Xte,
+                              yte, time.perf_counter() - t, be, {"val_kind": f"{folds}-fold cv"})
+        res["knn_cv"] = {m: {"ks": c["ks"], "mean": c["mean"].tolist(), "std": c["std"].tolist(),
+                             "best_k": c["best_k"], "seconds": c["seconds"]} for m, c in cv.items()}
         rows.append(row)
-        confusions[name] = pred
-        histories[name] = {k2: best.history_[k2] for k2 in ("loss", "train_acc", "val_acc")}
-        models[name] = best
-    # the curves need validation accuracy per epoch: record it for the chosen settings
-    for name in histories:
-        m = models[name]
-        histories[name]["val_acc"] = _val_curve(m, type(m), Xa, ya, Xv, yv, epochs, seed)
+        confusions["kNN"] = pred
 
-    # 3. image features (HOG + colour histogram) with kNN and a softmax classifier
-    t = time.perf_counter()
-    F, finfo = _features(Xtr_img, shape)
-    Fte, _ = _features(Xte_img, shape)
-    feat_s = time.perf_counter() - t
-    fcv = cross_validate_k(F, ytr, ks, folds=folds, metric="l2", random_state=seed, progress=progress,
-                           backend=be)
-    t = time.perf_counter()
-    fknn = KNearestNeighbor(k=fcv["best_k"], metric="l2", backend=be).fit(F, ytr)
-    row, pred = _evaluate("kNN on features", fknn, {"k": fcv["best_k"], "metric": "l2", **finfo},
-                          float(fcv["mean"].max()), Fte, yte, time.perf_counter() - t + feat_s, be,
-                          {"val_kind": f"{folds}-fold cv"})
-    rows.append(row)
-    confusions["kNN on features"] = pred
-    Fa, Fv, fa, fv = train_val_split(F, ytr, 0.2 if len(F) < 10000 else 0.1, random_state=seed)
-    best, results = validation_search(
-        lambda **p: SoftmaxClassifier(epochs=epochs, random_state=seed, progress=False, **p), Fa, fa, Fv, fv,
-        {"lr": lrs, "reg": regs}, progress=progress)
-    row, pred = _evaluate("Softmax on features", best, {**results[0]["params"], **finfo}, results[0]["val_acc"],
-                          Fte, yte, results[0]["seconds"] + feat_s, be,
-                          {"val_kind": "validation split", "search": results})
-    rows.append(row)
-    confusions["Softmax on features"] = pred
-    _log(f"  features: {F.shape[1]} per image ({feat_s:.1f}s)")
+        # 2. linear classifiers and the network: a search on the validation split
+        lrs, regs = ([3e-3, 1e-2], [1e-4, 1e-3]) if quick else ([1e-3, 3e-3, 1e-2], [1e-5, 1e-4, 1e-3])
+        epochs = 10 if quick else 20
+        for name, cls, grid in [
+                ("Softmax", SoftmaxClassifier, {"lr": lrs, "reg": regs}),
+                ("LinearSVM", LinearSVM, {"lr": lrs, "reg": regs}),
+                ("TwoLayerNet", TwoLayerNet, {"lr": [3e-3] if quick else [1e-3, 3e-3],
+                                              "hidden": [128] if quick else [128, 256]})]:
+            stage = f"while training {name}"
+            t = time.perf_counter()
+            best, results = validation_search(
+                lambda **p: cls(epochs=epochs, random_state=seed, progress=False, **p), Xa, ya, Xv, yv, grid,
+                progress=progress)
+            fit_s = time.perf_counter() - t
+            _log(f"  {name}: best {results[0]['params']} (val acc {results[0]['val_acc']:.4f}, "
+                 f"{len(results)} settings, {fit_s:.1f}s)")
+            # the curves need validation accuracy per epoch: recorded for the chosen setting
+            curve = _val_curve(best, type(best), Xa, ya, Xv, yv, epochs, seed)
+            row, pred = _evaluate(name, best, results[0]["params"], results[0]["val_acc"], Xte, yte,
+                                  results[0]["seconds"], be, {"val_kind": "validation split",
+                                                              "search": results})
+            rows.append(row)
+            confusions[name] = pred
+            histories[name] = {k2: best.history_[k2] for k2 in ("loss", "train_acc")}
+            histories[name]["val_acc"] = curve
+            models[name] = best
 
-    res["models"] = rows
-    res["histories"] = histories
-    best_row = max(rows, key=lambda r: r["test_acc"])
-    cm = confusion_matrix(np.searchsorted(np.unique(ytr), yte), confusions[best_row["model"]], len(ds.classes))
-    res["confusion"] = {"model": best_row["model"], "matrix": cm.tolist()}
+        # 3. image features (HOG + colour histogram) with kNN and a softmax classifier
+        stage = "while computing image features"
+        t = time.perf_counter()
+        F, finfo = _features(Xtr_img, shape)
+        Fte, _ = _features(Xte_img, shape)
+        feat_s = time.perf_counter() - t
+        stage = "during the kNN on features"
+        fcv = cross_validate_k(F, ytr, ks, folds=folds, metric="l2", random_state=seed, progress=progress,
+                               backend=be)
+        t = time.perf_counter()
+        fknn = KNearestNeighbor(k=fcv["best_k"], metric="l2", backend=be).fit(F, ytr)
+        row, pred = _evaluate("kNN on features", fknn, {"k": fcv["best_k"], "metric": "l2", **finfo},
+                              float(fcv["mean"].max()), Fte, yte, time.perf_counter() - t + feat_s, be,
+                              {"val_kind": f"{folds}-fold cv"})
+        rows.append(row)
+        confusions["kNN on features"] = pred
+        stage = "while training Softmax on features"
+        Fa, Fv, fa, fv = train_val_split(F, ytr, 0.2 if len(F) < 10000 else 0.1, random_state=seed)
+        best, results = validation_search(
+            lambda **p: SoftmaxClassifier(epochs=epochs, random_state=seed, progress=False, **p), Fa, fa, Fv, fv,
+            {"lr": lrs, "reg": regs}, progress=progress)
+        row, pred = _evaluate("Softmax on features", best, {**results[0]["params"], **finfo},
+                              results[0]["val_acc"], Fte, yte, results[0]["seconds"] + feat_s, be,
+                              {"val_kind": "validation split", "search": results})
+        rows.append(row)
+        confusions["Softmax on features"] = pred
+        _log(f"  features: {F.shape[1]} per image ({feat_s:.1f}s)")
+    except KeyboardInterrupt:
+        res["interrupted"] = stage
+        _log(f"imgclf run: interrupted {stage}; writing the report of what finished")
+
+    if rows:
+        best_row = max(rows, key=lambda r: r["test_acc"])
+        cm = confusion_matrix(np.searchsorted(np.unique(ytr), yte), confusions[best_row["model"]],
+                              len(ds.classes))
+        res["confusion"] = {"model": best_row["model"], "matrix": cm.tolist()}
     res["seconds"] = time.perf_counter() - t_all
 
-    os.makedirs(out)
-    figures = _figures(out, res, models.get("Softmax"), shape, ds.classes)
+    figures = (_figures(out, res, models.get("Softmax"), tuple(res["image_shape"]), res["classes"])
+               if rows else [])
     res["figures"] = figures
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(res, f, indent=1, default=_json_default)
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(_markdown(res))
-    return res
+    return res, res["interrupted"] is not None
 
 
 def _val_curve(model, cls, Xa, ya, Xv, yv, epochs, seed):
@@ -201,8 +295,14 @@ def table(res):
 
 
 def _markdown(res):
-    out = [f"# imgclf report: {res['dataset']}", "",
-           f"train {res['n_train']} / validation {res['n_val']} / test {res['n_test']} images of shape "
+    out = [f"# imgclf report: {res['dataset']}", ""]
+    if res.get("interrupted"):
+        out += [f"**Interrupted (Ctrl-C) {res['interrupted']}**: only the stages that finished are "
+                "reported below.", ""]
+    if "n_train" not in res:
+        out += ["Nothing finished before the interruption.", ""]
+        return "\n".join(out)
+    out += [f"train {res['n_train']} / validation {res['n_val']} / test {res['n_test']} images of shape "
            f"{tuple(res['image_shape'])}, {len(res['classes'])} classes; backend {res['backend']}; "
            f"imgclf {res['imgclf']}; seed {res['seed']}{' (quick)' if res['quick'] else ''}; "
            f"{res['seconds']:.1f} s in all.", "",
@@ -220,7 +320,8 @@ def _markdown(res):
     for title, name in [("kNN: accuracy against k (mean and std over folds)", "knn_cv.png"),
                         ("Training loss and train/validation accuracy", "training.png"),
                         ("Softmax weights as one template image per class", "templates.png"),
-                        (f"Confusion matrix ({res['confusion']['model']}, test set)", "confusion.png")]:
+                        (f"Confusion matrix ({res.get('confusion', {}).get('model')}, test set)",
+                         "confusion.png")]:
         if name in res.get("figures", []):
             out += [f"## {title}", "", f"![{title}]({name})", ""]
     if not res.get("figures"):

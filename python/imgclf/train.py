@@ -48,6 +48,11 @@ class Trainer:
     After :meth:`fit`, ``history`` holds ``loss`` (one per iteration), ``train_acc`` and
     ``val_acc`` (one per epoch), ``lr`` (per epoch), ``best_epoch``, ``stopped_early``,
     ``interrupted`` and ``seconds``.
+
+    Ctrl-C during :meth:`fit` stops the training, leaves the model with the best parameters
+    seen (with validation data) or its last ones (without), sets ``history["interrupted"]``
+    and re-raises the KeyboardInterrupt, so a script stops as it would anywhere else; catch
+    it to carry on with the model as it is.
     """
 
     def __init__(self, model, optimizer="sgd", lr=1e-2, batch_size=256, epochs=10, lr_decay=1.0,
@@ -80,7 +85,8 @@ class Trainer:
         return float(np.mean(self.model.predict(X) == y))
 
     def fit(self, X, y, X_val=None, y_val=None):
-        """Train for ``epochs`` passes (fewer on early stop or Ctrl-C); returns history."""
+        """Train for ``epochs`` passes (fewer on early stop); returns history.  Ctrl-C: see
+        the class docstring (parameters kept, KeyboardInterrupt re-raised)."""
         y = np.asarray(y)
         n = len(y)
         if n == 0:
@@ -136,7 +142,11 @@ class Trainer:
                     h["stopped_early"] = True
                     break
         except KeyboardInterrupt:
+            # Ctrl-C stops training and reaches the caller (as everywhere in Python); the
+            # model keeps its parameters: the best ones seen with validation data, else the
+            # last ones, and history records it
             h["interrupted"] = True
+            raise
         finally:
             if bar is not None:
                 bar.close()
