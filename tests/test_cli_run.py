@@ -35,3 +35,79 @@ def test_run_quick_digits(tmp_path):
     assert again.returncode == 2 and "--force" in again.stderr
     assert (out / "results.json").stat().st_mtime_ns == stamp
     assert _run("--quick", "--force", "--out", str(out), cwd=tmp_path).returncode == 0
+
+
+def _tree(folder):
+    return {p: open(os.path.join(folder, p), "rb").read() for p in os.listdir(folder)
+            if os.path.isfile(os.path.join(folder, p))}
+
+
+def test_force_never_touches_a_folder_that_is_not_a_report(tmp_path):
+    """`--force --out .` once deleted every file of the current folder; `--out photos`
+    deleted any folder it was pointed at."""
+    (tmp_path / "thesis.tex").write_text("years of work")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8 not really")
+    before, photos = _tree(tmp_path), _tree(tmp_path / "photos")
+    for out in (".", "photos"):
+        r = _run("--quick", "--force", "--out", out, cwd=tmp_path)
+        assert r.returncode == 2 and "not an imgclf report" in r.stderr, r.stderr
+    assert _tree(tmp_path) == before and _tree(tmp_path / "photos") == photos
+    assert sorted(os.listdir(tmp_path)) == ["photos", "thesis.tex"]  # no staging left behind
+
+
+@pytest.mark.parametrize("case", ["file", "under-file", "unwritable"])
+def test_invalid_out_is_refused_at_start(tmp_path, case):
+    (tmp_path / "notes.txt").write_text("keep")
+    out = {"file": "notes.txt", "under-file": "notes.txt/report",
+           "unwritable": "/proc/imgclf-report"}[case]
+    # the dataset does not exist either: the --out error must come first, before any loading
+    r = _run("--dataset", "mnist", "--data-dir", str(tmp_path / "nowhere"), "--out", out, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "--out" in r.stderr and "nowhere" not in r.stderr, r.stderr
+    assert (tmp_path / "notes.txt").read_text() == "keep"
+
+
+def test_force_replaces_only_the_reports_own_files_and_only_when_ready(tmp_path):
+    out = tmp_path / "rep"
+    assert _run("--quick", "--out", str(out), cwd=tmp_path).returncode == 0
+    assert (out / ".imgclf-report").is_file()
+    owned = json.loads((out / ".imgclf-report").read_text())["files"]
+    assert "report.md" in owned and "results.json" in owned
+    (out / "my-notes.md").write_text("mine")
+    stamp = (out / "results.json").read_bytes()
+    # a run that fails (no such dataset) leaves the old report exactly as it was
+    r = _run("--dataset", "mnist", "--data-dir", str(tmp_path / "nowhere"), "--force", "--out", str(out),
+             cwd=tmp_path)
+    assert r.returncode == 2 and (out / "results.json").read_bytes() == stamp
+    assert r.returncode == 2 and not [p for p in os.listdir(out) if p.startswith(".imgclf-report-stage")]
+    r = _run("--quick", "--seed", "2", "--force", "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (out / "my-notes.md").read_text() == "mine"
+    assert json.loads((out / "results.json").read_text())["seed"] == 2
+
+
+def test_ctrl_c_stops_the_run_and_writes_what_finished(tmp_path):
+    """Ctrl-C once cut one training short and the run went on to exit 0 with a report that
+    did not mention it."""
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "imgclf.cli", "run", "--quick", "--out", "rep"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    t0 = time.time()
+    while "kNN l2" not in seen and time.time() - t0 < 300:  # the first stage has finished
+        line = p.stderr.readline()
+        if not line:
+            break
+        seen += line
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 130, seen + err
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "Interrupted" in report
+    res = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert res["interrupted"] and [m["model"] for m in res["models"]][:1] == ["kNN"]
+    assert "Softmax on features" not in [m["model"] for m in res["models"]]

@@ -7,8 +7,9 @@ import pytest
 
 from imgclf import KNearestNeighbor, datasets
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(datasets.FASHION_MNIST_DIR),
-                                reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not os.path.isdir(datasets.FASHION_MNIST_DIR),
+                                 reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")]
 
 
 @pytest.fixture(scope="module")
