@@ -1,31 +1,149 @@
+"""Fixtures shared by the whole suite.
+
+``config`` runs one test body on every backend: the NumPy reference, the compiled CPU
+module at every SIMD level this CPU supports, and CUDA (CuPy arrays) where a GPU is usable.
+The CUDA parameter is skipped, with the reason, where none is -- and fails instead under
+IMGCLF_REQUIRE_GPU=1 (so a GPU run cannot pass having run nothing).
+"""
+import os
+
 import numpy as np
 import pytest
 
 from imgclf import backend
 
+REQUIRE_GPU = os.environ.get("IMGCLF_REQUIRE_GPU", "") not in ("", "0")
 
-def _compiled_configs():
-    """(backend, simd level) pairs to test: the reference, and every SIMD level this CPU
-    supports through the compiled module."""
-    out = [("numpy", None)]
+
+class Backend(str):
+    """A backend a test body runs on: the name passed as ``backend=``, the SIMD level for
+    the compiled CPU module, and how test data gets there and back."""
+
+    def __new__(cls, name, level=None):
+        obj = super().__new__(cls, name)
+        obj.level = level
+        return obj
+
+    @property
+    def xp(self):
+        if self == "cuda":
+            import cupy
+
+            return cupy
+        return np
+
+    def put(self, *arrays):
+        """NumPy test data on this backend's device (CuPy for "cuda"); one array or a tuple."""
+        out = tuple(self.xp.asarray(a) if isinstance(a, np.ndarray) else a for a in arrays)
+        return out[0] if len(out) == 1 else out
+
+    def get(self, *arrays):
+        """Results back as NumPy (floats and ints pass through)."""
+        out = tuple(_to_host(a) for a in arrays)
+        return out[0] if len(out) == 1 else out
+
+    @property
+    def ops(self):
+        """imgclf.ops as this backend runs it: ``config.ops.knn(X, Y, k)`` is
+        ``ops.knn(X, Y, k, backend=config)``; on "cuda" NumPy arguments travel to the GPU
+        (the same array twice stays one device array), results come back as NumPy, and
+        arrays an op updates in place are copied back into the caller's arrays."""
+        return _OpsOn(self)
+
+
+def _to_host(a):
+    if isinstance(a, tuple):
+        return tuple(_to_host(v) for v in a)
+    if isinstance(a, list):
+        return [_to_host(v) for v in a]
+    if type(a).__module__.startswith("cupy"):
+        return a.get() if a.ndim else a.item()
+    return a
+
+
+class _OpsOn:
+    def __init__(self, be):
+        self._be = be
+
+    def __getattr__(self, name):
+        from imgclf import ops
+
+        fn = getattr(ops, name)
+        be = self._be
+        if be != "cuda":
+            return lambda *a, **kw: fn(*a, backend=str(be), **kw)
+
+        def on_gpu(*args, **kwargs):
+            import cupy
+
+            moved = {}  # id(host array) -> (host, device)
+
+            def put(v):
+                if isinstance(v, np.ndarray):
+                    if id(v) not in moved:
+                        moved[id(v)] = (v, cupy.asarray(v))
+                    return moved[id(v)][1]
+                if isinstance(v, (list, tuple)):
+                    return type(v)(put(x) for x in v)
+                return v
+
+            out = fn(*[put(a) for a in args], backend="cuda", **{k: put(v) for k, v in kwargs.items()})
+            for host, dev in moved.values():  # in-place updates reach the caller's arrays
+                if host.flags.writeable:
+                    host[...] = dev.get()
+            for host, dev in moved.values():  # an op that returns its (in-place) argument
+                if out is dev:
+                    return host
+            return _to_host(out)
+
+        return on_gpu
+
+
+def _configs():
+    out = [pytest.param(("numpy", None), id="numpy")]
     for level in backend.simd_levels():
-        out.append(("cpu", level))
+        out.append(pytest.param(("cpu", level), id=f"cpu-{level}"))
+    out.append(pytest.param(("cuda", None), id="cuda", marks=pytest.mark.gpu))
     return out
 
 
-CONFIGS = _compiled_configs()
+_GPU = None
 
 
-@pytest.fixture(params=CONFIGS, ids=[f"{b}-{s}" if s else b for b, s in CONFIGS])
+def gpu_usable():
+    """(usable, why): CuPy imports and a probe kernel ran on the GPU."""
+    global _GPU
+    if _GPU is None:
+        ok, why = backend.gpu_status()
+        if ok:
+            try:
+                import cupy  # noqa: F401
+            except ImportError as exc:
+                ok, why = False, f"CuPy is not installed ({exc})"
+        _GPU = (ok, why)
+    return _GPU
+
+
+def need_gpu():
+    """Skip the calling test without a usable GPU (fail under IMGCLF_REQUIRE_GPU=1)."""
+    ok, why = gpu_usable()
+    if not ok:
+        (pytest.fail if REQUIRE_GPU else pytest.skip)(f"no usable GPU: {why}")
+
+
+@pytest.fixture(params=_configs())
 def config(request):
-    be, level = request.param
-    if level is not None:
+    name, level = request.param
+    if name == "cuda":
+        need_gpu()
+        yield Backend("cuda")
+    elif level is not None:
         previous = backend.simd_level()
         backend.set_simd_level(level)
-        yield be
+        yield Backend("cpu", level)
         backend.set_simd_level(previous)
     else:
-        yield be
+        yield Backend(name)
 
 
 @pytest.fixture
@@ -37,6 +155,7 @@ def rng(request):
 
 
 def pytest_report_header(config):
+    ok, why = gpu_usable()
     return (f"imgclf compiled CPU backend: {backend.cpu_available()} "
             f"(SIMD levels {backend.simd_levels()}, threads {backend.get_num_threads()}); "
-            f"reason if missing: {backend.cpu_unavailable_reason()}")
+            f"reason if missing: {backend.cpu_unavailable_reason()}; GPU: {'usable' if ok else why}")

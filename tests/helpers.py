@@ -1,5 +1,11 @@
-"""Checks shared by the tests: results against the float64 ground truth."""
+"""Checks shared by the tests: results against the float64 ground truth, Ctrl-C."""
+import os
+import signal
+import threading
+import time
+
 import numpy as np
+import pytest
 
 
 def exact_distances(X, Y, metric):
@@ -44,3 +50,22 @@ def assert_knn_valid(dist, idx, X, Y, k, metric, exact=False, rtol=1e-6):
     assert np.all(idx[isolated] == order[isolated])
     for row in idx:
         assert len(set(row.tolist())) == k, "a training row was returned twice"
+
+
+def interrupt_after(seconds, fn):
+    """Run fn, send SIGINT after ``seconds``; returns how long fn ran."""
+    timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fn()
+    finally:
+        timer.cancel()
+    return time.perf_counter() - t0
+
+
+def blobs(rng, n=300, d=20, C=4):
+    centers = rng.standard_normal((C, d)) * 3
+    y = rng.integers(0, C, n)
+    return centers[y] + rng.standard_normal((n, d)), y

@@ -8,6 +8,7 @@ import os
 import pickle
 import tarfile
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -181,3 +182,70 @@ def test_fetch_verifies_unpacks_and_caches(tmp_path, rng, server):
     assert datasets.fetch("cifar10", str(cache), url=url, sha256=sha, progress=False) == out
     with pytest.raises(ValueError, match="fetch knows"):
         datasets.fetch("fashion-mnist", str(cache))
+
+
+# ---- files that lie ------------------------------------------------------------
+
+def test_idx_header_with_huge_dims_names_the_file(tmp_path):
+    p = tmp_path / "evil-idx4-ubyte"
+    p.write_bytes(bytes([0, 0, 8, 4]) + (65536).to_bytes(4, "big") * 4 + b"\0" * 16)
+    with pytest.raises(ValueError, match="evil-idx4-ubyte"):
+        datasets.read_idx(str(p))
+
+
+def _cifar_dir(tmp_path, data, labels, name="cifar-10-batches-py"):
+    d = tmp_path / name
+    d.mkdir()
+    for f in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]:
+        with open(d / f, "wb") as fh:
+            pickle.dump({b"data": data, b"labels": labels}, fh, protocol=2)
+    with open(d / "batches.meta", "wb") as fh:
+        pickle.dump({b"label_names": [f"c{i}".encode() for i in range(10)]}, fh, protocol=2)
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("labels", [[-7, 0], [255, 0]])
+def test_cifar_labels_out_of_range_are_refused(tmp_path, labels):
+    data = np.zeros((2, 3072), np.uint8)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 10\)"):
+        datasets.load("cifar10", _cifar_dir(tmp_path, data, labels))
+
+
+@pytest.mark.parametrize("data", [np.full((2, 3072), 300.7), np.full((2, 3072), -1.0),
+                                  np.full((2, 3072), 300, np.int64)])
+def test_cifar_pixels_that_would_wrap_are_refused(tmp_path, data):
+    with pytest.raises(ValueError, match=r"pixels must be integers in \[0, 255\]"):
+        datasets.load("cifar10", _cifar_dir(tmp_path, data, [0, 1]))
+
+
+class _HugeShell:
+    """Pickles as NumPy's array constructor asked for 300,040 images, with no data."""
+
+    def __reduce__(self):
+        from numpy._core.multiarray import _reconstruct
+
+        return _reconstruct, (np.ndarray, (300040, 3072), b"B")
+
+
+def test_cifar_batch_claiming_huge_data_allocates_nothing(tmp_path):
+    raw = pickle.dumps({b"data": _HugeShell(), b"labels": [0]}, protocol=2)
+    assert len(raw) < 400
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    (d / "data_batch_1").write_bytes(raw)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="refused an array of shape"):
+            datasets.load("cifar10", str(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6, f"{peak / 1e6:.0f} MB allocated for a {len(raw)}-byte file"
+
+
+def test_real_cifar_pickles_still_load(tmp_path):
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
+    ds = datasets.load("cifar10", _cifar_dir(tmp_path, data, [0, 9, 3, 4]))
+    assert ds.X_train.shape == (20, 32, 32, 3) and ds.X_train.dtype == np.uint8
+    np.testing.assert_array_equal(ds.X_train[0], data[0].reshape(3, 32, 32).transpose(1, 2, 0))

@@ -29,7 +29,7 @@
 
 #include "imgclf/common.h"
 #include "imgclf/topk.h"
-#include "kernels.h"
+#include "knn.h"
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -929,7 +929,7 @@ static bool pairwise_f32_wide(const float* X, int64_t nq, const float* Y, int64_
   return big * big * double(d) >= std::ldexp(1.0, 120) || double(amin) < std::ldexp(1.0, -40);
 }
 
-static void pairwise_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
+static void pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
                          Metric m, float* out, Cancel& cancel, int threads) {
   const bool root = m == Metric::L2;
   if (pairwise_f32_wide(X, nq, Y, nt, d, m, threads)) {
@@ -942,18 +942,63 @@ static void pairwise_f32(const float* X, int64_t nq, const float* Y, int64_t nt,
   if (m == Metric::L1) pairwise_impl<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
   else pairwise_impl<FloatPolicy<float, Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
-static void pairwise_f64(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
+static void pairwise_distances_f64(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
                          Metric m, double* out, Cancel& cancel, int threads) {
   const bool root = m == Metric::L2;
   auto fin = [root](double v) { return root ? std::sqrt(v) : v; };
   if (m == Metric::L1) pairwise_impl<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
   else pairwise_impl<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
-static void pairwise_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
+static void pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
                         Metric m, int32_t* out, Cancel& cancel, int threads) {
   auto fin = [](int32_t v) { return v; };
   if (m == Metric::L1) pairwise_impl<U8L1Policy>(X, nq, Y, nt, d, out, fin, cancel, threads);
   else pairwise_impl<U8L2Policy>(X, nq, Y, nt, d, out, fin, cancel, threads);
+}
+
+// Majority or distance-weighted vote over each query's sorted neighbour labels.
+static void vote(const int64_t* labels, const double* dist, int64_t nq, int64_t k, int64_t n_classes,
+                 Weights weights, TieBreak tie_break, int64_t* out_labels, double* out_scores,
+                 int threads) {
+  const bool by_distance = weights == Weights::Distance;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t q = 0; q < nq; ++q) {
+    const int64_t* lab = labels + q * k;
+    const double* dq = dist ? dist + q * k : nullptr;
+    double* sc = out_scores + q * n_classes;
+    for (int64_t c = 0; c < n_classes; ++c) sc[c] = 0.0;
+    bool exact = false;  // distance weights: exact matches (distance 0) outvote the rest
+    if (by_distance)
+      for (int64_t t = 0; t < k; ++t) exact = exact || dq[t] == 0.0;
+    for (int64_t t = 0; t < k; ++t) {
+      double w = 1.0;
+      if (by_distance) w = exact ? (dq[t] == 0.0 ? 1.0 : 0.0) : 1.0 / dq[t];
+      sc[lab[t]] += w;
+    }
+    double best = sc[0];
+    for (int64_t c = 1; c < n_classes; ++c) best = sc[c] > best ? sc[c] : best;
+    int64_t choice = -1;
+    if (tie_break == TieBreak::Nearest) {  // the tied class met first in distance order
+      for (int64_t t = 0; t < k && choice < 0; ++t)
+        if (sc[lab[t]] == best) choice = lab[t];
+    }
+    if (choice < 0)  // smallest tied label (also the rule when no neighbour has weight)
+      for (int64_t c = 0; c < n_classes && choice < 0; ++c)
+        if (sc[c] == best) choice = c;
+    out_labels[q] = choice;
+  }
+}
+
+static constexpr KnnOps knn_ops() {
+  KnnOps o{};
+  o.knn_f32 = knn_f32;
+  o.knn_f64 = knn_f64;
+  o.knn_u8 = knn_u8;
+  o.pairwise_distances_f32 = pairwise_distances_f32;
+  o.pairwise_distances_f64 = pairwise_distances_f64;
+  o.pairwise_distances_u8 = pairwise_distances_u8;
+  o.vote = vote;
+  return o;
 }
 
 }  // namespace IMGCLF_ISA

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "imgclf/common.h"
-#include "kernels.h"
+#include "loss.h"
 #include "simd_line.h"
 
 #if defined(__SSE2__)
@@ -275,7 +275,7 @@ void bwd_dispatch(int cb, int nv, const Src* X, const int64_t* rows, int64_t d, 
 }  // namespace loss_detail
 
 template <class T, class Src>
-static double linear_grad(const Src* X, int64_t d, const int64_t* rows, int64_t B, double scale,
+static double linear_loss(const Src* X, int64_t d, const int64_t* rows, int64_t B, double scale,
                           const T* shift, const T* W, const T* bias, int64_t C, const int64_t* y,
                           LossKind kind, double margin, double reg, PenaltyKind pk, double beta,
                           T* dW, T* db, Cancel& cancel, int threads) {
@@ -394,27 +394,38 @@ static double penalty_f64(const double* W, int64_t n, PenaltyKind kind, double b
 }
 
 template <class T>
-static double linear_grad_any(const LinearBatch& lb, const T* shift, const T* W, const T* b,
+static double linear_loss_any(const LinearBatch& lb, const T* shift, const T* W, const T* b,
                               T* dW, T* db, Cancel& cancel, int threads) {
   switch (lb.x_dtype) {
     case DType::U8:
-      return linear_grad(static_cast<const uint8_t*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift,
+      return linear_loss(static_cast<const uint8_t*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift,
                          W, b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db, cancel, threads);
     case DType::F32:
-      return linear_grad(static_cast<const float*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift, W,
+      return linear_loss(static_cast<const float*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift, W,
                          b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db, cancel, threads);
     default:
-      return linear_grad(static_cast<const double*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift,
+      return linear_loss(static_cast<const double*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift,
                          W, b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db, cancel, threads);
   }
 }
-static double linear_grad_f32(const LinearBatch& lb, const float* shift, const float* W,
+static double linear_loss_f32(const LinearBatch& lb, const float* shift, const float* W,
                               const float* b, float* dW, float* db, Cancel& c, int threads) {
-  return linear_grad_any(lb, shift, W, b, dW, db, c, threads);
+  return linear_loss_any(lb, shift, W, b, dW, db, c, threads);
 }
-static double linear_grad_f64(const LinearBatch& lb, const double* shift, const double* W,
+static double linear_loss_f64(const LinearBatch& lb, const double* shift, const double* W,
                               const double* b, double* dW, double* db, Cancel& c, int threads) {
-  return linear_grad_any(lb, shift, W, b, dW, db, c, threads);
+  return linear_loss_any(lb, shift, W, b, dW, db, c, threads);
+}
+
+static constexpr LossOps loss_ops() {
+  LossOps o{};
+  o.class_loss_f32 = class_loss_f32;
+  o.class_loss_f64 = class_loss_f64;
+  o.penalty_f32 = penalty_f32;
+  o.penalty_f64 = penalty_f64;
+  o.linear_loss_f32 = linear_loss_f32;
+  o.linear_loss_f64 = linear_loss_f64;
+  return o;
 }
 
 }  // namespace IMGCLF_ISA

@@ -23,7 +23,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels.h"
+#include "optim.h"
 
 namespace imgclf {
 namespace cpu {
@@ -32,25 +32,29 @@ namespace IMGCLF_ISA {
 template <class T>
 static void optim_range(const OptimHyper& h, T* __restrict w, const T* __restrict g,
                         T* __restrict s1, T* __restrict s2, int64_t n) {
-  const T lr = T(h.lr), a = T(h.a), eps = T(h.eps);
+  const T lr = T(h.lr), eps = T(h.eps);
   switch (h.kind) {
     case OptimKind::SGD:
       for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
       break;
-    case OptimKind::Momentum:
+    case OptimKind::Momentum: {
+      const T a = T(h.momentum);
       for (int64_t i = 0; i < n; ++i) {
         const T v = a * s1[i] - lr * g[i];
         s1[i] = v;
         w[i] += v;
       }
       break;
-    case OptimKind::Nesterov:
+    }
+    case OptimKind::Nesterov: {
+      const T a = T(h.momentum);
       for (int64_t i = 0; i < n; ++i) {
         const T vo = s1[i], v = a * vo - lr * g[i];
         s1[i] = v;
         w[i] += -a * vo + (1 + a) * v;
       }
       break;
+    }
     case OptimKind::AdaGrad:
       for (int64_t i = 0; i < n; ++i) {
         const T c = s1[i] + g[i] * g[i];
@@ -58,16 +62,18 @@ static void optim_range(const OptimHyper& h, T* __restrict w, const T* __restric
         w[i] -= lr * g[i] / (std::sqrt(c) + eps);
       }
       break;
-    case OptimKind::RMSProp:
+    case OptimKind::RMSProp: {
+      const T a = T(h.decay);
       for (int64_t i = 0; i < n; ++i) {
         const T c = a * s1[i] + (1 - a) * g[i] * g[i];
         s1[i] = c;
         w[i] -= lr * g[i] / (std::sqrt(c) + eps);
       }
       break;
+    }
     case OptimKind::Adam: {
-      const T b2 = T(h.b), step = T(h.lr / h.bc1), isb2 = T(1.0 / std::sqrt(h.bc2)),
-              decay = T(1.0 - h.lr * h.wd);
+      const T a = T(h.beta1), b2 = T(h.beta2), step = T(h.lr / h.bias_correction1),
+              isb2 = T(1.0 / std::sqrt(h.bias_correction2)), decay = T(1.0 - h.lr * h.weight_decay);
       for (int64_t i = 0; i < n; ++i) {
         const T gi = g[i];
         const T m = a * s1[i] + (1 - a) * gi;
@@ -82,7 +88,7 @@ static void optim_range(const OptimHyper& h, T* __restrict w, const T* __restric
 }
 
 template <class T>
-static void optim_step(const OptimHyper& h, const OptimTensor<T>* ts, int64_t count, int threads) {
+static void optim_step_any(const OptimHyper& h, const OptimTensor<T>* ts, int64_t count, int threads) {
   constexpr int64_t CH = 16384;
   std::vector<int64_t> first(size_t(count) + 1, 0);  // chunk index where tensor t starts
   for (int64_t t = 0; t < count; ++t) first[t + 1] = first[t] + (ts[t].n + CH - 1) / CH;
@@ -97,11 +103,20 @@ static void optim_step(const OptimHyper& h, const OptimTensor<T>* ts, int64_t co
   }
 }
 
-static void optim_f32(const OptimHyper& h, const OptimTensor<float>* ts, int64_t count, int threads) {
-  optim_step(h, ts, count, threads);
+static void optim_step_f32(const OptimHyper& h, const OptimTensor<float>* ts, int64_t count,
+                           int threads) {
+  optim_step_any(h, ts, count, threads);
 }
-static void optim_f64(const OptimHyper& h, const OptimTensor<double>* ts, int64_t count, int threads) {
-  optim_step(h, ts, count, threads);
+static void optim_step_f64(const OptimHyper& h, const OptimTensor<double>* ts, int64_t count,
+                           int threads) {
+  optim_step_any(h, ts, count, threads);
+}
+
+static constexpr OptimOps optim_ops() {
+  OptimOps o{};
+  o.optim_step_f32 = optim_step_f32;
+  o.optim_step_f64 = optim_step_f64;
+  return o;
 }
 
 }  // namespace IMGCLF_ISA

@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels.h"
+#include "knn.h"
 
 namespace imgclf {
 namespace cuda {
@@ -413,12 +413,66 @@ fallback_kernel(const float* __restrict__ X, const float* __restrict__ Y, int64_
 
 // ---- drivers --------------------------------------------------------------------------------
 
-template <class T>
-T* carve(unsigned char*& p, int64_t n) {
-  T* r = reinterpret_cast<T*>(p);
-  p += (size_t(n) * sizeof(T) + 255) / 256 * 256;
-  return r;
-}
+// The scratch of one search, laid out by one function: called without a base it only
+// sizes the layout (knn_workspace_bytes), with one it hands out the pointers (the drivers),
+// so the two can never disagree.  Every part starts on a 256-byte boundary.
+class Carver {
+ public:
+  explicit Carver(void* base) : base_(static_cast<unsigned char*>(base)) {}
+  template <class T>
+  T* take(int64_t n) {
+    const size_t off = bytes_;
+    bytes_ += (size_t(n) * sizeof(T) + 255) / 256 * 256;
+    return base_ ? reinterpret_cast<T*>(base_ + off) : nullptr;
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  unsigned char* base_;
+  size_t bytes_ = 0;
+};
+
+int64_t chunk_rows(int64_t nq) { return nq < kChunk ? nq : kChunk; }
+
+template <class Aux, class Dist>
+struct Scratch {
+  Aux* xaux;      // per-query auxiliary (squared norm for the GEMM form)
+  Aux* yaux;      // per-training-row auxiliary
+  Dist* tile;     // one (chunk x kTileCols) distance tile
+  Dist* best_d;   // the running lists of one chunk
+  int32_t* best_i;
+  // float32 only: the float64 re-rank and its proof
+  double* exact;  // float64 distances of the candidates
+  double* xnorm;  // query norms
+  double* ynorm;  // training norms
+  double* ymax;   // their maximum
+  int* redo;      // queries the proof could not settle
+
+  static constexpr bool kFloat = std::is_same<Dist, float>::value;
+
+  // Lays the scratch out over `base` (or only sizes it when base is null); returns bytes.
+  size_t lay(void* base, int64_t nq, int64_t nt, int kk) {
+    Carver c(base);
+    const int64_t qc = chunk_rows(nq);
+    xaux = c.take<Aux>(nq);
+    yaux = c.take<Aux>(nt);
+    tile = c.take<Dist>(qc * kTileCols);
+    best_d = c.take<Dist>(qc * int64_t(kk));
+    best_i = c.take<int32_t>(qc * int64_t(kk));
+    exact = xnorm = ynorm = ymax = nullptr;
+    redo = nullptr;
+    if (kFloat) {
+      exact = c.take<double>(qc * int64_t(kk));
+      xnorm = c.take<double>(nq);
+      ynorm = c.take<double>(nt);
+      ymax = c.take<double>(1);
+      redo = c.take<int>(qc);
+    }
+    return c.bytes();
+  }
+};
+using F32Scratch = Scratch<float, float>;
+using U8Scratch = Scratch<uint32_t, int32_t>;
 
 #define IMGCLF_TRY(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) return e_; } while (0)
 
@@ -430,8 +484,6 @@ cudaError_t allow_smem(K kernel, size_t bytes) {
 
 template <class D>
 size_t list_smem(int kk) { return size_t(2 * kk + kSeg) * (sizeof(D) + sizeof(int32_t)) + 16; }
-
-int64_t chunk_rows(int64_t nq) { return nq < kChunk ? nq : kChunk; }
 
 template <Op op>
 cudaError_t launch_tiles(const typename OpT<op>::In* X, int64_t nq, const typename OpT<op>::In* Y,
@@ -479,38 +531,20 @@ int knn_candidates(int64_t nt, int k, bool is_float, int max_smem) {
 }
 
 size_t knn_workspace_bytes(int64_t nq, int64_t nt, int kk, bool is_float) {
-  const int64_t qc = chunk_rows(nq);
-  size_t b = 0;
-  auto add = [&](int64_t n, size_t s) { b += (size_t(n) * s + 255) / 256 * 256; };
-  add(nq, 4);                  // xaux
-  add(nt, 4);                  // yaux
-  add(qc * kTileCols, 4);      // distance tile
-  add(qc * int64_t(kk), 4);    // list distances
-  add(qc * int64_t(kk), 4);    // list indices
-  if (is_float) {
-    add(qc * int64_t(kk), 8);  // float64 distances of the candidates
-    add(nq, 8);                // query norms
-    add(nt, 8);                // training norms
-    add(1, 8);                 // their maximum
-    add(qc, 4);                // redo flags
-  }
-  return b;
+  return is_float ? F32Scratch{}.lay(nullptr, nq, nt, kk) : U8Scratch{}.lay(nullptr, nq, nt, kk);
 }
 
 cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, int k, int kk,
-                    bool l1, float* out_d, int64_t* out_i, void* workspace, cudaStream_t st) {
-  unsigned char* p = static_cast<unsigned char*>(workspace);
+                    Metric metric, float* out_d, int64_t* out_i, void* workspace, cudaStream_t st) {
+  if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
+  const bool l1 = metric == Metric::L1;
   const int64_t qc = chunk_rows(nq);
-  float* xaux = carve<float>(p, nq);
-  float* yaux = carve<float>(p, nt);
-  float* tile = carve<float>(p, qc * kTileCols);
-  float* bd = carve<float>(p, qc * kk);
-  int32_t* bi = carve<int32_t>(p, qc * kk);
-  double* exact = carve<double>(p, qc * kk);
-  double* xnorm = carve<double>(p, nq);
-  double* ynorm = carve<double>(p, nt);
-  double* ymax = carve<double>(p, 1);
-  int* redo = carve<int>(p, qc);
+  F32Scratch w;
+  w.lay(workspace, nq, nt, kk);
+  float *xaux = w.xaux, *yaux = w.yaux, *tile = w.tile, *bd = w.best_d;
+  int32_t* bi = w.best_i;
+  double *exact = w.exact, *xnorm = w.xnorm, *ynorm = w.ynorm, *ymax = w.ymax;
+  int* redo = w.redo;
   row_aux_kernel<float, float><<<unsigned((nq + 7) / 8), 256, 0, st>>>(X, nq, d, l1, xaux, xnorm);
   IMGCLF_TRY(cudaGetLastError());
   row_aux_kernel<float, float><<<unsigned((nt + 7) / 8), 256, 0, st>>>(Y, nt, d, l1, yaux, ynorm);
@@ -543,17 +577,17 @@ cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int6
 }
 
 cudaError_t knn_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d4, int k,
-                   bool l1, int32_t* out_d, int64_t* out_i, void* workspace, cudaStream_t st) {
+                   Metric metric, int32_t* out_d, int64_t* out_i, void* workspace, cudaStream_t st) {
+  if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
+  const bool l1 = metric == Metric::L1;
   const int64_t dw = d4 / 4;
   const uint32_t* Xw = reinterpret_cast<const uint32_t*>(X);
   const uint32_t* Yw = reinterpret_cast<const uint32_t*>(Y);
-  unsigned char* p = static_cast<unsigned char*>(workspace);
   const int64_t qc = chunk_rows(nq);
-  uint32_t* xaux = carve<uint32_t>(p, nq);
-  uint32_t* yaux = carve<uint32_t>(p, nt);
-  int32_t* tile = carve<int32_t>(p, qc * kTileCols);
-  int32_t* bd = carve<int32_t>(p, qc * k);
-  int32_t* bi = carve<int32_t>(p, qc * k);
+  U8Scratch w;
+  w.lay(workspace, nq, nt, k);
+  uint32_t *xaux = w.xaux, *yaux = w.yaux;
+  int32_t *tile = w.tile, *bd = w.best_d, *bi = w.best_i;
   if (!l1) {
     row_aux_kernel<uint32_t, uint32_t><<<unsigned((nq + 7) / 8), 256, 0, st>>>(Xw, nq, dw, false, xaux, nullptr);
     IMGCLF_TRY(cudaGetLastError());
@@ -573,8 +607,10 @@ cudaError_t knn_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, i
   return cudaSuccess;
 }
 
-cudaError_t pairwise_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, bool l1,
-                         float* out, cudaStream_t st) {
+cudaError_t pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
+                                   Metric metric, float* out, cudaStream_t st) {
+  if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
+  const bool l1 = metric == Metric::L1;
   for (int64_t q0 = 0; q0 < nq; q0 += kChunk) {
     const int64_t n = nq - q0 < kChunk ? nq - q0 : kChunk;
     cudaError_t e = l1 ? launch_tiles<Op::F32Abs>(X + q0 * d, n, Y, nt, d, nullptr, nullptr, out + q0 * nt, nt, st)
@@ -584,8 +620,10 @@ cudaError_t pairwise_f32(const float* X, int64_t nq, const float* Y, int64_t nt,
   return cudaSuccess;
 }
 
-cudaError_t pairwise_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d4, bool l1,
-                        int32_t* out, cudaStream_t st) {
+cudaError_t pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d4,
+                                  Metric metric, int32_t* out, cudaStream_t st) {
+  if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
+  const bool l1 = metric == Metric::L1;
   const int64_t dw = d4 / 4;
   const uint32_t* Xw = reinterpret_cast<const uint32_t*>(X);
   const uint32_t* Yw = reinterpret_cast<const uint32_t*>(Y);
@@ -596,6 +634,49 @@ cudaError_t pairwise_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t 
     IMGCLF_TRY(e);
   }
   return cudaSuccess;
+}
+
+// ---- the vote --------------------------------------------------------------------------------
+// One thread per query; the same summation order (neighbour by neighbour) and tie rules as
+// the CPU's vote (csrc/cpu/knn_impl.h).
+namespace {
+
+__global__ void vote_kernel(const int64_t* __restrict__ L, const double* __restrict__ D, int64_t n,
+                            int k, int C, Weights weights, TieBreak tie, int64_t* __restrict__ out,
+                            double* __restrict__ scores) {
+  const int64_t q = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (q >= n) return;
+  const int64_t* l = L + q * k;
+  const double* d = D ? D + q * k : nullptr;
+  double* s = scores + q * C;
+  for (int c = 0; c < C; ++c) s[c] = 0.0;
+  bool exact = false;  // with distance weights, exact matches (d == 0) alone vote
+  if (weights == Weights::Distance)
+    for (int t = 0; t < k; ++t) exact |= d[t] == 0.0;
+  for (int t = 0; t < k; ++t) {
+    double w = 1.0;
+    if (weights == Weights::Distance) w = exact ? (d[t] == 0.0 ? 1.0 : 0.0) : 1.0 / d[t];
+    s[l[t]] += w;
+  }
+  double best = s[0];
+  for (int c = 1; c < C; ++c) best = fmax(best, s[c]);
+  int64_t label = -1;
+  if (tie == TieBreak::Nearest)  // nearest: the tied class met first in distance order
+    for (int t = 0; t < k && label < 0; ++t)
+      if (s[l[t]] == best) label = l[t];
+  for (int c = 0; c < C && label < 0; ++c)
+    if (s[c] == best) label = c;
+  out[q] = label;
+}
+
+}  // namespace
+
+cudaError_t vote(const int64_t* labels, const double* dist, int64_t n, int k, int C, Weights weights,
+                 TieBreak tie, int64_t* out_labels, double* scores, cudaStream_t stream) {
+  if (n <= 0 || k <= 0 || C <= 0 || (weights == Weights::Distance && !dist)) return cudaErrorInvalidValue;
+  vote_kernel<<<unsigned((n + 255) / 256), 256, 0, stream>>>(labels, dist, n, k, C, weights, tie,
+                                                              out_labels, scores);
+  return cudaGetLastError();
 }
 
 }  // namespace cuda

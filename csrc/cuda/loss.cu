@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "kernels.h"
+#include "loss.h"
 
 namespace imgclf {
 namespace cuda {
@@ -23,7 +23,7 @@ __device__ inline double warp_max(double v) {
 }
 
 template <class T>
-__global__ void class_loss_kernel(const T* S, int64_t n, int64_t C, const int64_t* y, int kind,
+__global__ void class_loss_kernel(const T* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
                                   double margin, T* dS, double* row_loss) {
   const int lane = threadIdx.x % kWarp;
   const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
@@ -32,7 +32,7 @@ __global__ void class_loss_kernel(const T* S, int64_t n, int64_t C, const int64_
   T* d = dS + row * C;
   const int64_t yi = y[row];
   const double inv_n = 1.0 / double(n);
-  if (kind == 0) {  // softmax: max, sum of exp, then the gradient
+  if (kind == LossKind::Softmax) {  // softmax: max, sum of exp, then the gradient
     double mx = -INFINITY;
     for (int64_t c = lane; c < C; c += kWarp) mx = fmax(mx, double(s[c]));
     mx = warp_max(mx);
@@ -44,15 +44,15 @@ __global__ void class_loss_kernel(const T* S, int64_t n, int64_t C, const int64_
       d[c] = T((p - (c == yi ? 1.0 : 0.0)) * inv_n);
     }
     if (lane == 0) row_loss[row] = mx + log(z) - double(s[yi]);
-  } else {  // multiclass hinge (squared when kind == 2)
+  } else {  // multiclass hinge (squared for LossKind::SquaredSvm)
     const double sy = double(s[yi]);
     double loss = 0, gy = 0;
     for (int64_t c = lane; c < C; c += kWarp) {
       const double m = double(s[c]) - sy + margin;
       double g = 0;
       if (c != yi && m > 0) {
-        loss += kind == 2 ? m * m : m;
-        g = (kind == 2 ? 2 * m : 1.0) * inv_n;
+        loss += kind == LossKind::SquaredSvm ? m * m : m;
+        g = (kind == LossKind::SquaredSvm ? 2 * m : 1.0) * inv_n;
       }
       if (c != yi) d[c] = T(g);
       gy += g;
@@ -81,7 +81,7 @@ __global__ void mean_kernel(const double* v, int64_t n, double* out) {
 }
 
 template <class T>
-cudaError_t class_loss(const T* S, int64_t n, int64_t C, const int64_t* y, int kind, double margin,
+cudaError_t class_loss(const T* S, int64_t n, int64_t C, const int64_t* y, LossKind kind, double margin,
                        T* dS, double* row_loss, double* out_loss, cudaStream_t stream) {
   if (n <= 0 || C <= 0) return cudaErrorInvalidValue;
   const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
@@ -95,12 +95,12 @@ cudaError_t class_loss(const T* S, int64_t n, int64_t C, const int64_t* y, int k
 
 }  // namespace
 
-cudaError_t class_loss_f32(const float* S, int64_t n, int64_t C, const int64_t* y, int kind,
+cudaError_t class_loss_f32(const float* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
                            double margin, float* dS, double* row_loss, double* out_loss,
                            cudaStream_t stream) {
   return class_loss(S, n, C, y, kind, margin, dS, row_loss, out_loss, stream);
 }
-cudaError_t class_loss_f64(const double* S, int64_t n, int64_t C, const int64_t* y, int kind,
+cudaError_t class_loss_f64(const double* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
                            double margin, double* dS, double* row_loss, double* out_loss,
                            cudaStream_t stream) {
   return class_loss(S, n, C, y, kind, margin, dS, row_loss, out_loss, stream);

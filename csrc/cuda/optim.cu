@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "kernels.h"
+#include "optim.h"
 
 namespace imgclf {
 namespace cuda {
@@ -29,52 +29,53 @@ __global__ void optim_kernel(OptimHyper h, Batch<T> b) {
   const TensorRef<T> x = b.t[t];
   const int64_t begin = (chunk - b.first_chunk[t]) * kChunk;
   const int64_t end = begin + kChunk < x.n ? begin + kChunk : x.n;
-  const T lr = T(h.lr), a = T(h.a), eps = T(h.eps);
+  const T lr = T(h.lr), eps = T(h.eps);
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
     const T g = x.g[i];
     switch (h.kind) {
-      case 0:
+      case OptimKind::SGD:
         x.w[i] -= lr * g;
         break;
-      case 1: {
-        const T v = a * x.s1[i] - lr * g;
+      case OptimKind::Momentum: {
+        const T v = T(h.momentum) * x.s1[i] - lr * g;
         x.s1[i] = v;
         x.w[i] += v;
         break;
       }
-      case 2: {
-        const T vo = x.s1[i], v = a * vo - lr * g;
+      case OptimKind::Nesterov: {
+        const T a = T(h.momentum), vo = x.s1[i], v = a * vo - lr * g;
         x.s1[i] = v;
         x.w[i] += -a * vo + (1 + a) * v;
         break;
       }
-      case 3: {
+      case OptimKind::AdaGrad: {
         const T c = x.s1[i] + g * g;
         x.s1[i] = c;
         x.w[i] -= lr * g / (sqrt(c) + eps);
         break;
       }
-      case 4: {
-        const T c = a * x.s1[i] + (1 - a) * g * g;
+      case OptimKind::RMSProp: {
+        const T a = T(h.decay), c = a * x.s1[i] + (1 - a) * g * g;
         x.s1[i] = c;
         x.w[i] -= lr * g / (sqrt(c) + eps);
         break;
       }
-      default: {
-        const T b2 = T(h.b), step = T(h.lr / h.bc1), isb2 = T(1.0 / sqrt(h.bc2)),
-                decay = T(1.0 - h.lr * h.wd);
+      case OptimKind::Adam: {
+        const T a = T(h.beta1), b2 = T(h.beta2), step = T(h.lr / h.bias_correction1),
+                isb2 = T(1.0 / sqrt(h.bias_correction2)), decay = T(1.0 - h.lr * h.weight_decay);
         const T m = a * x.s1[i] + (1 - a) * g;
         const T v = b2 * x.s2[i] + (1 - b2) * g * g;
         x.s1[i] = m;
         x.s2[i] = v;
         x.w[i] = x.w[i] * decay - step * m / (sqrt(v) * isb2 + eps);
+        break;
       }
     }
   }
 }
 
 template <class T>
-cudaError_t optim(const OptimHyper& h, const TensorRef<T>* ts, int count, cudaStream_t stream) {
+cudaError_t optim_step(const OptimHyper& h, const TensorRef<T>* ts, int count, cudaStream_t stream) {
   for (int g0 = 0; g0 < count; g0 += kMaxTensors) {
     Batch<T> b{};
     b.count = count - g0 < kMaxTensors ? count - g0 : kMaxTensors;
@@ -94,11 +95,11 @@ cudaError_t optim(const OptimHyper& h, const TensorRef<T>* ts, int count, cudaSt
 
 }  // namespace
 
-cudaError_t optim_f32(const OptimHyper& h, const TensorRef<float>* ts, int count, cudaStream_t stream) {
-  return optim(h, ts, count, stream);
+cudaError_t optim_step_f32(const OptimHyper& h, const TensorRef<float>* ts, int count, cudaStream_t stream) {
+  return optim_step(h, ts, count, stream);
 }
-cudaError_t optim_f64(const OptimHyper& h, const TensorRef<double>* ts, int count, cudaStream_t stream) {
-  return optim(h, ts, count, stream);
+cudaError_t optim_step_f64(const OptimHyper& h, const TensorRef<double>* ts, int count, cudaStream_t stream) {
+  return optim_step(h, ts, count, stream);
 }
 
 }  // namespace cuda

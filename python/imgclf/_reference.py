@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["get_xp", "pairwise_distances", "knn", "vote", "distance_dtype", "u8_fits_int32", "softmax_loss", "svm_loss",
-           "penalty", "linear_grad", "sgd_step", "momentum_step", "nesterov_step", "adagrad_step",
+__all__ = ["optim_step", "gemm", "activate", "derivative", "bias_act", "act_backward", "max_norm", "dropout", "dropout_keep",
+           "affine_rows", "bias_relu", "relu_backward", "get_xp", "pairwise_distances", "knn", "vote", "distance_dtype", "u8_fits_int32", "softmax_loss", "svm_loss",
+           "penalty", "linear_loss", "sgd_step", "momentum_step", "nesterov_step", "adagrad_step",
            "rmsprop_step", "adam_step"]
 
 
@@ -216,7 +217,7 @@ def penalty(W, reg, kind="l2", beta=0.5):
     return float(reg * r), (reg * g).astype(W.dtype)
 
 
-def linear_grad(X, rows, scale, shift, W, b, y, loss="softmax", margin=1.0):
+def linear_loss(X, rows, scale, shift, W, b, y, loss="softmax", margin=1.0):
     """One minibatch of a linear classifier: x = scale * X[rows] - shift, scores = x W + b.
     Returns ``(data_loss, dW, db)`` in W's dtype."""
     xp = get_xp(W)
@@ -277,20 +278,124 @@ def adam_step(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay):
     param -= lr * mhat / (xp.sqrt(vhat) + eps)
 
 
+def optim_step(kind, param, grad, states, lr, momentum=0.0, decay=0.0, beta1=0.0, beta2=0.0, eps=0.0,
+               weight_decay=0.0, step=1):
+    """One update of one array by the rule of ``kind`` (the fields of the kernels'
+    OptimHyper, by name)."""
+    if kind == "sgd":
+        sgd_step(param, grad, lr)
+    elif kind == "momentum":
+        momentum_step(param, grad, states[0], lr, momentum)
+    elif kind == "nesterov":
+        nesterov_step(param, grad, states[0], lr, momentum)
+    elif kind == "adagrad":
+        adagrad_step(param, grad, states[0], lr, eps)
+    elif kind == "rmsprop":
+        rmsprop_step(param, grad, states[0], lr, decay, eps)
+    else:
+        adam_step(param, grad, states[0], states[1], step, lr, beta1, beta2, eps, weight_decay)
+
+
 # ---- dense layers ------------------------------------------------------------------------
+
+def gemm(A, B, out, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
+    """out = alpha op(A) op(B) + beta out, in place; returns out."""
+    r = alpha * ((A.T if trans_a else A) @ (B.T if trans_b else B))
+    if beta:
+        r += beta * out
+    out[...] = r
+    return out
+
+
+def activate(x, activation, slope=0.01):
+    """act(x) elementwise: relu, leaky_relu (slope for x <= 0), tanh, sigmoid, identity."""
+    xp = get_xp(x)
+    if activation == "relu":
+        return xp.maximum(x, 0)
+    if activation == "leaky_relu":
+        return xp.where(x > 0, x, x * x.dtype.type(slope))
+    if activation == "tanh":
+        return xp.tanh(x)
+    if activation == "sigmoid":
+        return 1 / (1 + xp.exp(-x))
+    return x
+
+
+def derivative(y, activation, slope=0.01):
+    """act'(x) from the output y = act(x)."""
+    xp = get_xp(y)
+    one = y.dtype.type(1)
+    if activation == "relu":
+        return (y > 0).astype(y.dtype)
+    if activation == "leaky_relu":
+        return xp.where(y > 0, one, y.dtype.type(slope))
+    if activation == "tanh":
+        return one - y * y
+    if activation == "sigmoid":
+        return y * (one - y)
+    return xp.ones_like(y)
+
+
+def bias_act(h, b, activation="relu", slope=0.01):
+    """In place: h = act(h + b); returns h."""
+    h += b
+    h[...] = activate(h, activation, slope)
+    return h
+
+
+def act_backward(dh, h, activation="relu", slope=0.01):
+    """In place: dh *= act'(x) (from the output h); returns the column sums of dh (the
+    gradient of the layer's bias).  For relu, dh = 0 where h <= 0 (so 0 * inf stays 0)."""
+    if activation == "relu":
+        dh[h <= 0] = 0
+    else:
+        dh *= derivative(h, activation, slope)
+    return dh.sum(axis=0)
+
 
 def bias_relu(h, b, relu=True):
     """In place: h += b, then max(h, 0) when relu."""
-    h += b
-    if relu:
-        get_xp(h).maximum(h, 0, out=h)
-    return h
+    return bias_act(h, b, "relu" if relu else "identity")
 
 
 def relu_backward(dh, h):
     """In place: dh = 0 where h <= 0; returns the column sums of dh (the bias gradient)."""
-    dh[h <= 0] = 0
-    return dh.sum(axis=0)
+    return act_backward(dh, h, "relu")
+
+
+def max_norm(W, c):
+    """In place: each column of W with L2 norm above c is scaled to norm c; returns how
+    many were scaled (norms summed in float64)."""
+    xp = get_xp(W)
+    norms = xp.sqrt((W.astype(xp.float64) ** 2).sum(axis=0))
+    over = norms > c
+    W *= xp.where(over, c / xp.where(over, norms, 1.0), 1.0).astype(W.dtype)
+    return int(over.sum()) if xp is np else over.sum()
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def dropout_keep(seed, n, p, xp=np):
+    """The dropout mask of n elements (csrc/include/imgclf/dropout.h): element i is kept
+    when the top 24 bits of splitmix64(seed + (i + 1) * golden) are at least round(p 2^24)."""
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as in C
+        z = xp.uint64(seed) + (xp.arange(1, n + 1, dtype=xp.uint64) * _GOLDEN)
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)) >= np.uint64(int(p * 16777216.0 + 0.5))
+
+
+def dropout(h, p, seed):
+    """In place inverted dropout: kept elements scaled by 1 / (1 - p), the others zeroed;
+    returns how many were kept."""
+    xp = get_xp(h)
+    keep = dropout_keep(seed, h.size, p, xp).reshape(h.shape)
+    h *= keep.astype(h.dtype) * h.dtype.type(1.0 / (1.0 - p))
+    return int(keep.sum()) if xp is np else keep.sum()
 
 
 def affine_rows(X, rows, scale, shift, dtype):

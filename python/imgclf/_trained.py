@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from . import ops
-from .neighbors import _DTYPES, _flatten, _validate_data
+from ._validation import ESTIMATOR_DTYPES, flatten_images, validate_data
 from .optim import OPTIMIZERS, lbfgs
 from .train import Trainer
 
@@ -74,12 +74,12 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
 
     def _validate(self, X, y=None, reset=True, need_y=False):
-        X = _flatten(X)
+        X = flatten_images(X)
         if need_y and y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if y is None:
-            return _validate_data(self, X, reset=reset, dtype=_DTYPES, order="C")
-        X, y = _validate_data(self, X, y, reset=reset, dtype=_DTYPES, order="C", y_numeric=False)
+            return validate_data(self, X, reset=reset, dtype=ESTIMATOR_DTYPES, order="C")
+        X, y = validate_data(self, X, y, reset=reset, dtype=ESTIMATOR_DTYPES, order="C", y_numeric=False)
         check_classification_targets(y)
         return X, y
 

@@ -29,6 +29,16 @@ except Exception as exc:
 BACKENDS = ("auto", "cpu", "numpy", "cuda")
 
 
+def cpu_module():
+    """The compiled CPU module imgclf._cpu, or None when it did not load."""
+    return _cpu
+
+
+def cuda_module():
+    """The compiled CUDA module imgclf._cuda, or None when it did not load."""
+    return _cuda
+
+
 def cpu_available():
     """True when the compiled CPU module loaded."""
     return _cpu is not None
@@ -36,6 +46,21 @@ def cpu_available():
 
 def cpu_unavailable_reason():
     return _cpu_error
+
+
+def available(name):
+    """Whether the backend ``name`` can run at all here (its module loaded)."""
+    if name == "cpu":
+        return _cpu is not None
+    if name == "cuda":
+        return _cuda is not None
+    if name == "dask":
+        try:
+            import dask.array  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    return name == "numpy"
 
 
 def gpu_status():
@@ -51,17 +76,35 @@ def gpu_status():
     return True, f"{n} device(s); device 0: {_cuda.device_name(0)}"
 
 
-def resolve(backend="auto", array=None):
-    """The backend that will run an op for ``array`` under the request ``backend``."""
+def array_kind(a):
+    """"numpy", "cupy" or "dask": the kind of array an op was given (anything that is not
+    a CuPy or Dask array is taken as NumPy input)."""
+    mod = type(a).__module__
+    if mod.startswith("cupy"):
+        return "cupy"
+    if mod.startswith("dask"):
+        return "dask"
+    return "numpy"
+
+
+def candidates(backend="auto", array=None):
+    """The backends that may run an op for ``array`` under the request ``backend``, in the
+    order they are tried (an op runs the first one that has an implementation usable for
+    its inputs; see imgclf.ops.dispatch).
+
+    NumPy arrays: "cpu" (the compiled module) then "numpy" (the reference); ``auto`` follows
+    IMGCLF_BACKEND.  CuPy arrays: "cuda", then the reference on CuPy.  Dask arrays: "dask",
+    whose tasks run each block with ``backend``.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    is_cupy = array is not None and type(array).__module__.startswith("cupy")
-    if is_cupy:
+    kind = "numpy" if array is None else array_kind(array)
+    if kind == "dask":
+        return ("dask",)
+    if kind == "cupy":
         if backend in ("cpu", "numpy"):
             raise ValueError(f"backend={backend!r} cannot take CuPy arrays; pass NumPy arrays or use 'cuda'")
-        # CuPy arrays: an op runs its CUDA kernel where imgclf._cuda has one (losses and
-        # optimizer steps so far), else its reference with xp=cupy (still on the GPU)
-        return "cuda"
+        return ("cuda", "numpy")
     if backend == "cuda":
         raise ValueError("backend='cuda' needs CuPy arrays (cupy.asarray(x))")
     if backend == "auto":
@@ -69,10 +112,19 @@ def resolve(backend="auto", array=None):
         if backend not in ("auto", "cpu", "numpy"):
             raise ValueError(f"IMGCLF_BACKEND must be auto, cpu or numpy, got {backend!r}")
         if backend == "auto":
-            return "cpu" if _cpu is not None else "numpy"
-    if backend == "cpu" and _cpu is None:
-        raise RuntimeError(f"backend='cpu' requested but imgclf._cpu could not be loaded: {_cpu_error}")
-    return backend
+            return ("cpu", "numpy") if _cpu is not None else ("numpy",)
+    if backend == "cpu":
+        if _cpu is None:
+            raise RuntimeError(f"backend='cpu' requested but imgclf._cpu could not be loaded: {_cpu_error}")
+        return ("cpu", "numpy")
+    return ("numpy",)
+
+
+def resolve(backend="auto", array=None):
+    """The backend that runs an op for ``array`` under the request ``backend`` (the first
+    of :func:`candidates`; an op falls back to the reference for inputs its kernel does
+    not take)."""
+    return candidates(backend, array)[0]
 
 
 def max_threads():

@@ -119,7 +119,7 @@ class LinearClassifier(TrainedClassifier):
         self.progress = progress
 
     def _check_params(self):
-        ops._check_penalty(self.penalty, self.reg, self.beta)
+        ops.loss.check_penalty(self.penalty, self.reg, self.beta)
 
     def _new_model(self, d, C, rng):
         return LinearModel(d, C, loss=self._loss, reg=float(self.reg), penalty=self.penalty,

@@ -8,29 +8,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import backend as _backend
 from . import ops
-
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-    def _validate_data(est, X, y=None, reset=True, **kw):
-        if y is None:
-            return est._validate_data(X, reset=reset, **kw)
-        return est._validate_data(X, y, reset=reset, **kw)
+from ._validation import ESTIMATOR_DTYPES, flatten_images, validate_data
 
 __all__ = ["KNearestNeighbor"]
-
-_DTYPES = [np.float64, np.float32, np.uint8]
 
 
 def _is_cupy(a):
     return type(a).__module__.startswith("cupy")
-
-
-def _flatten(X):
-    """N x H x W [x C] images -> (N, H*W*C); anything array-like passes through."""
-    if hasattr(X, "ndim") and X.ndim > 2:
-        return X.reshape(X.shape[0], -1)
-    return X
 
 
 class KNearestNeighbor(ClassifierMixin, BaseEstimator):
@@ -85,14 +69,14 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Memorize the training images X (n_samples, ...) and their labels y."""
         self._check_params()
-        X = _flatten(X)
+        X = flatten_images(X)
         if _is_cupy(X):
             X = self._check_gpu(X, reset=True)
             y = y.get() if _is_cupy(y) else np.asarray(y)
             if y.ndim != 1 or y.shape[0] != X.shape[0]:
                 raise ValueError(f"y must be 1-D with one label per sample ({X.shape[0]}), got shape {y.shape}")
         else:
-            X, y = _validate_data(self, X, y, dtype=_DTYPES, order="C", y_numeric=False)
+            X, y = validate_data(self, X, y, dtype=ESTIMATOR_DTYPES, order="C", y_numeric=False)
         check_classification_targets(y)
         self.classes_, self._y = np.unique(y, return_inverse=True)
         self._y = self._y.astype(np.int64)
@@ -104,7 +88,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_gpu(self, X, reset):
-        """The checks _validate_data makes, for CuPy arrays (which it would copy to the host)."""
+        """The checks validate_data makes, for CuPy arrays (which it would copy to the host)."""
         import cupy
 
         if X.ndim != 2:
@@ -127,14 +111,14 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
     def _query(self, X):
         check_is_fitted(self, "_X")
         self._check_params()
-        X = _flatten(X)
+        X = flatten_images(X)
         if _is_cupy(X) != _is_cupy(self._X):
             where = "CuPy (GPU)" if _is_cupy(self._X) else "NumPy (host)"
             raise TypeError(f"this model was fitted on {where} arrays; pass the queries the same way")
         if _is_cupy(X):
             X = self._check_gpu(X, reset=False)
         else:
-            X = _validate_data(self, X, reset=False, dtype=_DTYPES, order="C")
+            X = validate_data(self, X, reset=False, dtype=ESTIMATOR_DTYPES, order="C")
         if self.k > self._X.shape[0]:
             raise ValueError(f"k={self.k} is larger than the {self._X.shape[0]} training samples")
         return X

@@ -134,7 +134,7 @@ class TwoLayerNet(TrainedClassifier):
         self.progress = progress
 
     def _check_params(self):
-        ops._check_penalty(self.penalty, self.reg, self.beta)
+        ops.loss.check_penalty(self.penalty, self.reg, self.beta)
         if isinstance(self.hidden, bool) or not isinstance(self.hidden, (int, np.integer)) or self.hidden < 1:
             raise ValueError(f"hidden must be a positive int, got {self.hidden!r}")
         if self.activation not in ACTIVATIONS:

@@ -1,4 +1,4 @@
-// Shared types for imgclf's compiled kernels: metrics, cancellation, aligned scratch.
+// What the CPU kernels share: cancellation (Ctrl-C) and aligned scratch; the enums are in types.h.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -9,12 +9,9 @@
 #include <new>
 #include <stdexcept>
 
-namespace imgclf {
+#include "imgclf/types.h"
 
-// L2 ranks like SqL2; kernels that return floating-point distances take the root of each
-// distance before it is rounded to the output type (so a float32 result is finite whenever
-// the true Euclidean distance is).
-enum class Metric : int { L1 = 0, SqL2 = 1, L2 = 2 };
+namespace imgclf {
 
 // Cooperative cancellation: compiled loops call poll() from one thread; poll() asks the
 // caller-supplied check (e.g. "was Ctrl-C pressed?") at most every 100 ms.  Every thread

@@ -11,6 +11,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from imgclf import KNearestNeighbor
 
+from .conftest import need_gpu
+
 def _expected_failures(est):
     # check_classifiers_train asserts argmax(predict_proba) == predict.  With the default
     # tie_break="nearest", a query whose vote is tied predicts the tied class with the
@@ -86,3 +88,20 @@ def test_bad_parameters_and_inputs(rng):
         KNearestNeighbor().fit(np.where(X > 1, np.nan, X), y)
     with pytest.raises(ValueError, match="features"):
         KNearestNeighbor(k=3).fit(X, y).predict(X[:, :2])
+
+
+@pytest.mark.gpu
+def test_estimator_on_gpu_keeps_cupy(rng):
+    need_gpu()
+    import cupy as cp
+
+    X = rng.integers(0, 256, (400, 64), dtype=np.uint8)
+    y = rng.integers(0, 3, 400)
+    host = KNearestNeighbor(k=3, metric="l1").fit(X, y)
+    dev = KNearestNeighbor(k=3, metric="l1").fit(cp.asarray(X), cp.asarray(y))
+    pred = dev.predict(cp.asarray(X[:50]))
+    assert isinstance(pred, cp.ndarray)
+    np.testing.assert_array_equal(cp.asnumpy(pred), host.predict(X[:50]))
+    np.testing.assert_allclose(cp.asnumpy(dev.predict_proba(cp.asarray(X[:50]))), host.predict_proba(X[:50]))
+    with pytest.raises(TypeError, match="fitted on CuPy"):
+        dev.predict(X[:5])

@@ -1,4 +1,5 @@
-// Dense layers: matrix products, bias + ReLU, its backward pass, and the gather of input rows.
+// Dense layers: matrix products, bias + activation, its backward pass, and the gather of
+// scaled input rows.
 //
 // Matrix products for the network layers: C = alpha * op(A) op(B) + beta * C, where
 // op(X) is X or X^T, float32 or float64, row-major.
@@ -10,18 +11,19 @@
 // shared among the OpenMP threads.  Running in imgclf's own thread pool matters: a BLAS
 // with its own spinning threads beside OpenMP loops takes the cores from each other.
 #ifndef IMGCLF_ISA
-#error "define IMGCLF_ISA before including gemm_impl.h"
+#error "define IMGCLF_ISA before including dense_impl.h"
 #endif
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "imgclf/common.h"
-#include "kernels.h"
+#include "dense.h"
 #include "simd_line.h"
 
 namespace imgclf {
@@ -175,22 +177,51 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, con
   }
 }
 
-// h = max(h + b, 0) (relu) or h + b, in place; h is (n, H)
-template <class T>
-static void bias_act(T* h, const T* b, int64_t n, int64_t H, bool relu, int threads) {
+// y = act(x), elementwise; slope: leaky_relu's negative slope
+template <Activation act, class T>
+inline T activate(T x, T slope) {
+  if constexpr (act == Activation::ReLU) return std::max(x, T(0));
+  else if constexpr (act == Activation::LeakyReLU) return x > 0 ? x : slope * x;
+  else if constexpr (act == Activation::Tanh) return std::tanh(x);
+  else if constexpr (act == Activation::Sigmoid) return T(1) / (T(1) + std::exp(-x));
+  else return x;
+}
+// act'(x) from the output y = act(x)
+template <Activation act, class T>
+inline T derivative(T y, T slope) {
+  if constexpr (act == Activation::ReLU) return y > 0 ? T(1) : T(0);
+  else if constexpr (act == Activation::LeakyReLU) return y > 0 ? T(1) : slope;
+  else if constexpr (act == Activation::Tanh) return T(1) - y * y;
+  else if constexpr (act == Activation::Sigmoid) return y * (T(1) - y);
+  else return T(1);
+}
+
+template <Activation act, class T>
+static void bias_act_t(T* h, const T* b, int64_t n, int64_t H, T slope, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static) if (n * H > 32768)
   for (int64_t i = 0; i < n; ++i) {
     T* r = h + i * H;
-    if (relu)
-      for (int64_t j = 0; j < H; ++j) r[j] = std::max(r[j] + b[j], T(0));
-    else
-      for (int64_t j = 0; j < H; ++j) r[j] += b[j];
+    for (int64_t j = 0; j < H; ++j) r[j] = activate<act>(r[j] + b[j], slope);
   }
 }
 
-// dh = 0 where h <= 0 (ReLU backward, in place); db = column sums of the result
+// h = act(h + b), in place; h is (n, H)
 template <class T>
-static void act_backward(T* dh, const T* h, int64_t n, int64_t H, T* db, int threads) {
+static void bias_act(T* h, const T* b, int64_t n, int64_t H, Activation act, double slope, int threads) {
+  const T s = T(slope);
+  switch (act) {
+    case Activation::ReLU: return bias_act_t<Activation::ReLU>(h, b, n, H, s, threads);
+    case Activation::LeakyReLU: return bias_act_t<Activation::LeakyReLU>(h, b, n, H, s, threads);
+    case Activation::Tanh: return bias_act_t<Activation::Tanh>(h, b, n, H, s, threads);
+    case Activation::Sigmoid: return bias_act_t<Activation::Sigmoid>(h, b, n, H, s, threads);
+    default: return bias_act_t<Activation::Identity>(h, b, n, H, s, threads);
+  }
+}
+
+// dh *= act'(h) (the backward pass through the activation, in place, h its output);
+// db = column sums of the result
+template <Activation act, class T>
+static void act_backward_t(T* dh, const T* h, int64_t n, int64_t H, T slope, T* db, int threads) {
   const int nth = n * H > 32768 ? threads : 1;
   std::vector<T> part(size_t(nth) * size_t(H), T(0));
 #pragma omp parallel num_threads(nth)
@@ -199,9 +230,11 @@ static void act_backward(T* dh, const T* h, int64_t n, int64_t H, T* db, int thr
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
       T* d = dh + i * H;
-      const T* x = h + i * H;
+      const T* y = h + i * H;
       for (int64_t j = 0; j < H; ++j) {
-        const T v = x[j] > 0 ? d[j] : T(0);
+        T v;
+        if constexpr (act == Activation::ReLU) v = y[j] > 0 ? d[j] : T(0);  // 0 * inf stays 0
+        else v = d[j] * derivative<act>(y[j], slope);
         d[j] = v;
         acc[j] += v;
       }
@@ -214,10 +247,23 @@ static void act_backward(T* dh, const T* h, int64_t n, int64_t H, T* db, int thr
   }
 }
 
+template <class T>
+static void act_backward(T* dh, const T* h, int64_t n, int64_t H, Activation act, double slope, T* db,
+                         int threads) {
+  const T s = T(slope);
+  switch (act) {
+    case Activation::ReLU: return act_backward_t<Activation::ReLU>(dh, h, n, H, s, db, threads);
+    case Activation::LeakyReLU: return act_backward_t<Activation::LeakyReLU>(dh, h, n, H, s, db, threads);
+    case Activation::Tanh: return act_backward_t<Activation::Tanh>(dh, h, n, H, s, db, threads);
+    case Activation::Sigmoid: return act_backward_t<Activation::Sigmoid>(dh, h, n, H, s, db, threads);
+    default: return act_backward_t<Activation::Identity>(dh, h, n, H, s, db, threads);
+  }
+}
+
 // out_i = scale * X[rows[i]] - shift (shift may be null): the input of a dense layer,
 // converted from uint8 / float32 / float64 rows as the minibatch is drawn
 template <class T, class Src>
-static void gather_affine(const Src* X, int64_t d, const int64_t* rows, int64_t n, T scale,
+static void affine_rows_t(const Src* X, int64_t d, const int64_t* rows, int64_t n, T scale,
                           const T* shift, T* out, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static) if (n * d > 32768)
   for (int64_t i = 0; i < n; ++i) {
@@ -230,34 +276,14 @@ static void gather_affine(const Src* X, int64_t d, const int64_t* rows, int64_t 
   }
 }
 
-static void bias_act_f32(float* h, const float* b, int64_t n, int64_t H, bool relu, int threads) {
-  bias_act(h, b, n, H, relu, threads);
-}
-static void bias_act_f64(double* h, const double* b, int64_t n, int64_t H, bool relu, int threads) {
-  bias_act(h, b, n, H, relu, threads);
-}
-static void act_backward_f32(float* dh, const float* h, int64_t n, int64_t H, float* db, int threads) {
-  act_backward(dh, h, n, H, db, threads);
-}
-static void act_backward_f64(double* dh, const double* h, int64_t n, int64_t H, double* db, int threads) {
-  act_backward(dh, h, n, H, db, threads);
-}
 template <class T>
-static void gather_any(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
-                       double scale, const T* shift, T* out, int threads) {
+static void affine_rows(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
+                        double scale, const T* shift, T* out, int threads) {
   switch (xt) {
-    case DType::U8: return gather_affine(static_cast<const uint8_t*>(X), d, rows, n, T(scale), shift, out, threads);
-    case DType::F32: return gather_affine(static_cast<const float*>(X), d, rows, n, T(scale), shift, out, threads);
-    default: return gather_affine(static_cast<const double*>(X), d, rows, n, T(scale), shift, out, threads);
+    case DType::U8: return affine_rows_t(static_cast<const uint8_t*>(X), d, rows, n, T(scale), shift, out, threads);
+    case DType::F32: return affine_rows_t(static_cast<const float*>(X), d, rows, n, T(scale), shift, out, threads);
+    default: return affine_rows_t(static_cast<const double*>(X), d, rows, n, T(scale), shift, out, threads);
   }
-}
-static void gather_f32(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n, double scale,
-                       const float* shift, float* out, int threads) {
-  gather_any(X, xt, d, rows, n, scale, shift, out, threads);
-}
-static void gather_f64(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n, double scale,
-                       const double* shift, double* out, int threads) {
-  gather_any(X, xt, d, rows, n, scale, shift, out, threads);
 }
 
 static void gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
@@ -269,6 +295,19 @@ static void gemm_f64(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double a
                      const double* A, int64_t lda, const double* B, int64_t ldb, double beta,
                      double* C, int64_t ldc, Cancel& cancel, int threads) {
   gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, cancel, threads);
+}
+
+static constexpr DenseOps dense_ops() {
+  DenseOps o{};
+  o.gemm_f32 = gemm_f32;
+  o.gemm_f64 = gemm_f64;
+  o.bias_act_f32 = bias_act<float>;
+  o.bias_act_f64 = bias_act<double>;
+  o.act_backward_f32 = act_backward<float>;
+  o.act_backward_f64 = act_backward<double>;
+  o.affine_rows_f32 = affine_rows<float>;
+  o.affine_rows_f64 = affine_rows<double>;
+  return o;
 }
 
 }  // namespace IMGCLF_ISA

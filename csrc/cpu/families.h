@@ -1,0 +1,17 @@
+// The CPU kernel families: (name, table type), one line each.  A family `foo` is
+// csrc/cpu/foo.h (its kernel types and its table FooOps) and csrc/cpu/foo_impl.h (its
+// kernels, compiled per SIMD level, and foo_ops() that fills the table by name).  Adding
+// one means adding it here and including its two headers below and in isa_families.h.
+#pragma once
+#include "dense.h"
+#include "knn.h"
+#include "loss.h"
+#include "optim.h"
+#include "regularize.h"
+
+#define IMGCLF_CPU_FAMILIES(X) \
+  X(knn, KnnOps)               \
+  X(loss, LossOps)             \
+  X(optim, OptimOps)           \
+  X(dense, DenseOps)           \
+  X(regularize, RegularizeOps)

@@ -1,0 +1,237 @@
+"""The knn family: distances between rows, the fused k-nearest-neighbour search, the vote.
+
+Layers: this module -> imgclf._cpu.knn / pairwise_distances / vote (csrc/bindings/cpu/knn.cpp)
+-> csrc/cpu/knn_impl.h; imgclf._cuda (csrc/cuda/knn.cu) for CuPy arrays; the spec is
+imgclf._reference.knn / pairwise_distances / vote.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _gpu, _reference, backend as _backend
+from .._validation import check_choice, check_int, prepare_pair
+from .dispatch import Op, enum
+
+__all__ = ["pairwise_distances", "knn", "vote", "METRICS", "WEIGHTS", "TIE_BREAKS"]
+
+METRICS = ("l1", "l2", "sqeuclidean")
+WEIGHTS = ("uniform", "distance")
+TIE_BREAKS = ("nearest", "smallest")
+
+PAIRWISE = Op("pairwise_distances")
+KNN = Op("knn")
+VOTE = Op("vote")
+
+
+# ---- shared by pairwise_distances and knn -----------------------------------------------------
+
+def _kernel_metric(X, metric):
+    """The compiled kernels' metric: uint8 "l2" runs as exact squared L2 (rooted after)."""
+    return "sqeuclidean" if X.dtype == np.uint8 and metric == "l2" else metric
+
+
+def _int32_exact(X, metric):
+    """uint8 distances fit the kernels' int32 output (floats always take the kernels)."""
+    return X.dtype != np.uint8 or _reference.u8_fits_int32(metric, X.shape[1])
+
+
+def _finish_l2(sq, metric):
+    """Squared L2 from a kernel (uint8's exact integers, CUDA) to "l2": the root, in place
+    for floats, in float64 for integers."""
+    if metric != "l2":
+        return sq
+    xp = _reference.get_xp(sq)
+    return xp.sqrt(sq, out=sq) if sq.dtype.kind == "f" else xp.sqrt(sq.astype(xp.float64))
+
+
+def _f64_scale(X, Y, metric):
+    """A power of two that brings float64 data whose squared (or summed) distances would
+    overflow, or whose squares would underflow, back into range: exact, as only exponents
+    change.  1.0 for everything else (and for other dtypes)."""
+    if X.dtype != np.float64:
+        return 1.0
+    amax = max(float(X.max()), -float(X.min()), float(Y.max()), -float(Y.min()))
+    if amax == 0.0:
+        return 1.0
+    e = math.frexp(amax)[1]  # amax < 2^e
+    log_d = math.log2(X.shape[1])
+    # scale down just enough that the largest sum stays below 2^1016, so small values lose
+    # as few bits as possible; scale up tiny data (squares below 2^-800) to around 1
+    top = 1 + e + log_d if metric == "l1" else 2 + 2 * e + log_d  # log2 of the largest sum
+    if top >= 1016:
+        return math.ldexp(1.0, -math.ceil((top - 1016) / (1 if metric == "l1" else 2)))
+    if metric != "l1" and e < -400:
+        return math.ldexp(1.0, min(-e, 1000))  # (2^1023 is the largest power of two)
+    return 1.0
+
+
+def _unscale(D, s, metric):
+    if s == 1.0:
+        return D
+    with np.errstate(over="ignore"):  # a squared distance beyond float64's range is inf
+        D /= (s * s) if metric == "sqeuclidean" else s
+    return D
+
+
+def _cuda_takes(X, metric, *args):
+    """The CUDA kernels take float32 and uint8 (while int32 stays exact); float64 runs the
+    reference with xp=cupy."""
+    return X.dtype in (np.dtype(np.float32), np.dtype(np.uint8)) and _int32_exact(X, metric)
+
+
+def _out_dtype(X):
+    return np.int32 if X.dtype == np.uint8 else X.dtype
+
+
+# ---- pairwise_distances ---------------------------------------------------------------------------
+
+@PAIRWISE.register("cpu", usable=lambda X, Y, metric: _int32_exact(X, metric))
+def _pairwise_cpu(X, Y, metric):
+    cpu = _backend.cpu_module()
+    out = np.empty((X.shape[0], Y.shape[0]), dtype=_out_dtype(X))
+    cpu.pairwise_distances(X, Y, enum(cpu, "Metric", _kernel_metric(X, metric)), out)
+    return _finish_l2(out, metric) if X.dtype == np.uint8 else out
+
+
+@PAIRWISE.register("cuda", usable=lambda X, Y, metric: _cuda_takes(X, metric))
+def _pairwise_cuda(X, Y, metric):
+    base = "l1" if metric == "l1" else "sqeuclidean"
+    return _finish_l2(_gpu.pairwise_distances(X, Y, base), metric)
+
+
+@PAIRWISE.register("numpy")
+def _pairwise_reference(X, Y, metric):
+    return _reference.pairwise_distances(X, Y, metric)
+
+
+@_gpu.accepts_torch
+def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
+    """Distance matrix between the rows of X and the rows of Y (Y defaults to X).
+
+    metric: "l1" (sum of absolute differences), "l2" (Euclidean) or "sqeuclidean".
+    Returns an (n_X, n_Y) array (dtype: see :mod:`imgclf.ops`).  This is the one op that
+    materializes every distance; use :func:`knn` when only the nearest ones matter.
+    The compiled kernel computes each distance directly (no norms identity), so float32
+    results carry only float32 rounding of the summed differences (summed in float64 where
+    float32 squares could overflow or underflow).
+    """
+    check_choice(metric, "metric", METRICS)
+    X, Y = prepare_pair(X, X if Y is None else Y, "X", "Y")
+    s = _f64_scale(X, Y, metric)
+    if s != 1.0:
+        X, Y = X * s, Y * s
+    return _unscale(PAIRWISE.run(backend, X, X, Y, metric), s, metric)
+
+
+# ---- knn --------------------------------------------------------------------------------------------
+
+@KNN.register("cpu", usable=lambda X, Y, k, metric: _int32_exact(X, metric))
+def _knn_cpu(X, Y, k, metric):
+    cpu = _backend.cpu_module()
+    dist = np.empty((X.shape[0], k), dtype=_out_dtype(X))
+    idx = np.empty((X.shape[0], k), dtype=np.int64)
+    cpu.knn(X, Y, k, enum(cpu, "Metric", _kernel_metric(X, metric)), dist, idx)
+    return (_finish_l2(dist, metric) if X.dtype == np.uint8 else dist), idx
+
+
+@KNN.register("cuda", usable=lambda X, Y, k, metric: _cuda_takes(X, metric))
+def _knn_cuda(X, Y, k, metric):
+    dist, idx = _gpu.knn(X, Y, k, "l1" if metric == "l1" else "sqeuclidean")
+    return _finish_l2(dist, metric), idx
+
+
+@KNN.register("numpy")
+def _knn_reference(X, Y, k, metric):
+    return _reference.knn(X, Y, k, metric)
+
+
+@_gpu.accepts_torch
+def knn(queries, train, k, metric="l2", *, backend="auto"):
+    """The k nearest training rows of every query.
+
+    Returns ``(distances, indices)``, each (n_queries, k); each row is ordered by
+    (distance, training index), so equal distances resolve to the smaller training index on
+    every backend and thread count.  The search is fused: tiles of distances stream through
+    a per-query top-k and the full distance matrix is never stored.
+
+    float32 candidates from a fast float32 pass are re-ranked with float64 distances, and
+    any query whose candidate set cannot be proven complete from the float32 rounding bound
+    (near-ties, duplicated rows, extreme magnitudes) is searched again with float64 sums, so
+    the ranking matches a float64 computation over the whole finite float32 range.  uint8
+    distances are exact integers.
+    """
+    check_choice(metric, "metric", METRICS)
+    X, Y = prepare_pair(queries, train, "queries", "train")
+    k = check_int(k, "k")
+    if not 1 <= k <= Y.shape[0]:
+        raise ValueError(f"k must be between 1 and the number of training samples ({Y.shape[0]}), got {k}")
+    s = _f64_scale(X, Y, metric)
+    if s != 1.0:
+        X, Y = X * s, Y * s
+    dist, idx = KNN.run(backend, X, X, Y, k, metric)
+    return _unscale(dist, s, metric), idx
+
+
+# ---- vote -------------------------------------------------------------------------------------------
+
+@VOTE.register("cpu")
+def _vote_cpu(L, n_classes, D, weights, tie_break):
+    cpu = _backend.cpu_module()
+    labels = np.empty(L.shape[0], dtype=np.int64)
+    scores = np.empty((L.shape[0], n_classes), dtype=np.float64)
+    cpu.vote(L, D if weights == "distance" else None, n_classes, enum(cpu, "Weights", weights),
+             enum(cpu, "TieBreak", tie_break), labels, scores)
+    return labels, scores
+
+
+@VOTE.register("cuda")
+def _vote_cuda(L, n_classes, D, weights, tie_break):
+    return _gpu.vote(L, D if weights == "distance" else None, n_classes, weights, tie_break)
+
+
+@VOTE.register("numpy")
+def _vote_reference(L, n_classes, D, weights, tie_break):
+    return _reference.vote(L, n_classes, D, weights, tie_break)
+
+
+@_gpu.accepts_torch
+def vote(neighbor_labels, n_classes, distances=None, weights="uniform", *, tie_break="nearest",
+         backend="auto"):
+    """Vote over each query's neighbour labels (columns ordered nearest first, as
+    :func:`knn` returns them).
+
+    neighbor_labels: integer array (n_queries, k) with values in [0, n_classes).
+    weights: "uniform" (one vote each) or "distance" (1/d; when a query has neighbours at
+    distance 0, only those exact matches vote).
+    tie_break: "nearest" (default) picks, among classes tied on score, the one whose
+    nearest neighbour comes first; "smallest" picks the smallest label, as scikit-learn's
+    KNeighborsClassifier and the CS231n reference do.
+    Returns ``(labels, scores)``: int64 (n_queries,) and float64 (n_queries, n_classes).
+    """
+    check_choice(weights, "weights", WEIGHTS)
+    check_choice(tie_break, "tie_break", TIE_BREAKS)
+    n_classes = check_int(n_classes, "n_classes", low=1)
+    xp = _reference.get_xp(neighbor_labels) if hasattr(neighbor_labels, "shape") else np
+    L = xp.asarray(neighbor_labels)
+    if L.ndim != 2 or L.shape[0] == 0 or L.shape[1] == 0:
+        raise ValueError(f"neighbor_labels must be a non-empty 2-D array (n_queries, k), got shape {L.shape}")
+    if L.dtype.kind not in "iu":
+        raise TypeError(f"neighbor_labels must be integers, got dtype {L.dtype}")
+    if bool((L < 0).any()) or bool((L >= n_classes).any()):
+        raise ValueError(f"neighbor_labels must lie in [0, n_classes={n_classes})")
+    L = xp.ascontiguousarray(L, dtype=xp.int64)
+    D = None
+    if distances is not None:
+        D = xp.asarray(distances)
+        if D.dtype.kind not in "biuf":
+            raise TypeError(f"distances must hold real numbers, got dtype {D.dtype}")
+        if D.shape != L.shape:
+            raise ValueError(f"distances has shape {D.shape} but neighbor_labels has {L.shape}")
+        D = xp.ascontiguousarray(D, dtype=xp.float64)
+        if bool(xp.isnan(D).any()) or bool((D < 0).any()):
+            raise ValueError("distances must be non-negative numbers (no NaN)")
+    if weights == "distance" and D is None:
+        raise ValueError("weights='distance' needs distances")
+    return VOTE.run(backend, L, L, n_classes, D, weights, tie_break)

@@ -1,0 +1,132 @@
+"""The dense family (imgclf.ops.dense: gemm, bias_act, act_backward, affine_rows) on every
+backend against the NumPy reference, aliasing and bad input."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from imgclf import _reference as R
+from imgclf import backend, ops
+
+from ..helpers import interrupt_after
+
+needs_cpu = pytest.mark.skipif(not backend.cpu_available(), reason="compiled CPU module not built")
+
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_matches_numpy(config, rng, dtype):
+    for M, N, K in [(1, 1, 1), (13, 37, 5), (256, 256, 784), (784, 64, 256), (5, 130, 1000), (12, 32, 0)]:
+        for ta in (False, True):
+            for tb in (False, True):
+                A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+                B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+                out = rng.standard_normal((M, N)).astype(dtype)
+                want = 0.5 * ((A.T if ta else A) @ (B.T if tb else B)).astype(np.float64) + 2 * out
+                got = config.ops.gemm(A, B, out, trans_a=ta, trans_b=tb, alpha=0.5, beta=2.0)
+                scale = max(1.0, np.abs(want).max())
+                assert np.abs(got - want).max() / scale < (1e-4 if dtype == np.float32 else 1e-11)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_layer_helpers_match_reference(config, rng, dtype):
+    for n, H in [(1, 1), (7, 13), (256, 256), (300, 65)]:
+        h = rng.standard_normal((n, H)).astype(dtype)
+        b = rng.standard_normal(H).astype(dtype)
+        h[0, 0] = -b[0]  # exactly 0 after the bias: the ReLU keeps 0, the mask drops it
+        for relu in (True, False):
+            got = config.ops.bias_relu(h.copy(), b, relu)
+            want = R.bias_relu(h.copy(), b, relu)
+            np.testing.assert_array_equal(got, want)
+        out = config.ops.bias_relu(h.copy(), b)
+        dh = rng.standard_normal((n, H)).astype(dtype)
+        d1, d2 = dh.copy(), dh.copy()
+        db1 = config.ops.relu_backward(d1, out)
+        db2 = R.relu_backward(d2, out)
+        np.testing.assert_array_equal(d1, d2)
+        # a column sum's rounding scales with the sum of |terms|, not with the (cancelled) result
+        bound = (1e-5 if dtype == np.float32 else 1e-12) * np.abs(d2).astype(np.float64).sum(0) + 1e-30
+        assert (np.abs(db1.astype(np.float64) - d2.astype(np.float64).sum(0)) <= bound).all()
+    X = rng.integers(0, 256, (50, 37)).astype(np.uint8)
+    rows = rng.integers(0, 50, 21)
+    shift = rng.random(37)
+    for src in (X, X.astype(np.float32), X.astype(np.float64)):
+        got = config.ops.affine_rows(src, rows, 1 / 255, shift, dtype=dtype)
+        want = R.affine_rows(src, rows, 1 / 255, shift.astype(dtype), np.dtype(dtype))
+        np.testing.assert_allclose(got, want, **TOL[dtype])
+        np.testing.assert_allclose(config.ops.affine_rows(src, dtype=dtype), src.astype(dtype))
+    with pytest.raises(ValueError, match="rows"):
+        config.ops.affine_rows(X, np.array([0, 50]))
+    with pytest.raises(ValueError, match="b must"):
+        config.ops.bias_relu(np.zeros((2, 3)), np.zeros(4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_output_aliasing_an_input(config, rng, dtype):
+    S = rng.standard_normal((40, 40)).astype(dtype)
+    ref = S @ S
+    out = config.ops.gemm(S, S, out=S)
+    assert out is S
+    np.testing.assert_allclose(S, ref, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+    T = rng.standard_normal((50, 40)).astype(dtype)
+    ref = 2.0 * T[:40] @ T[10:50].T + 0.5 * T[5:45]
+    view = T[5:45]  # out overlaps both inputs, shifted
+    config.ops.gemm(T[:40], T[10:50], out=view, trans_b=True, alpha=2.0, beta=0.5)
+    np.testing.assert_allclose(view, ref, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+def test_affine_rows_refuses_masks_and_float_indices(rng):
+    X = rng.integers(0, 255, (6, 4), dtype=np.uint8)
+    with pytest.raises(TypeError, match="rows must be integer row indices, got a boolean mask"):
+        ops.affine_rows(X, np.array([True, False, True, False, False, False]))
+    with pytest.raises(TypeError, match="rows must be integer row indices"):
+        ops.affine_rows(X, np.array([0.0, 2.0]))
+    W, b = np.zeros((4, 3)), np.zeros(3)
+    with pytest.raises(TypeError, match="rows"):
+        ops.linear_loss(X, np.array([0, 1]), W, b, rows=np.array([True, False, True, False, False, False]))
+
+
+@needs_cpu
+def test_ctrl_c_stops_a_large_gemm():
+    A = np.random.default_rng(0).random((3000, 3000), dtype=np.float32)
+    elapsed = interrupt_after(0.3, lambda: [ops.gemm(A, A) for _ in range(200)])
+    assert elapsed < 10
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ops.ACTIVATIONS)
+def test_bias_act_and_its_backward_every_activation(config, rng, dtype, activation):
+    tol = TOL[dtype]
+    for n, H in [(1, 1), (7, 13), (300, 65)]:
+        x = (rng.standard_normal((n, H)) * 3).astype(dtype)
+        b = rng.standard_normal(H).astype(dtype)
+        x[0, 0] = -b[0]  # exactly 0 after the bias
+        h = config.ops.bias_act(x.copy(), b, activation, slope=0.1)
+        want = R.bias_act(x.copy(), b, activation, 0.1)
+        np.testing.assert_allclose(h, want, **tol)
+        z = (x + b).astype(np.float64)  # the derivative from the output matches d act / dz
+        fd = {"relu": (z > 0) * 1.0, "leaky_relu": np.where(z > 0, 1.0, 0.1), "tanh": 1 - np.tanh(z) ** 2,
+              "sigmoid": np.exp(-z) / (1 + np.exp(-z)) ** 2, "identity": np.ones_like(z)}[activation]
+        dh = rng.standard_normal((n, H)).astype(dtype)
+        d1 = dh.copy()
+        db = config.ops.act_backward(d1, want, activation, slope=0.1)
+        np.testing.assert_allclose(d1, (dh * fd).astype(dtype), rtol=1e-5 if dtype == np.float32 else 1e-9,
+                                   atol=1e-6 if dtype == np.float32 else 1e-12)
+        bound = (1e-5 if dtype == np.float32 else 1e-12) * np.abs(d1).astype(np.float64).sum(0) + 1e-30
+        assert (np.abs(db.astype(np.float64) - d1.astype(np.float64).sum(0)) <= bound).all()
+
+
+def test_bias_act_bad_input():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        ops.bias_act(np.zeros((2, 3)), np.zeros(3), "gelu")
+    with pytest.raises(ValueError, match="slope must be a finite"):
+        ops.act_backward(np.zeros((2, 3)), np.zeros((2, 3)), "leaky_relu", slope=np.nan)
+    ro = np.zeros((2, 3))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        ops.bias_act(ro, np.zeros(3))
