@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -56,11 +56,12 @@ def _exact(X, Y, metric):
 def _floor(E, dtype):
     """The absolute error floor of a call, in the units of E.  float32 data are summed in
     float64, which holds every float32 square: the float32 subnormal step.  float64 data
-    carry float64's finite range: one scale is chosen per call so that the largest distance
-    cannot overflow, and a distance below 2^-1000 of that largest one may lose its bits."""
+    lose at most a subnormal step per term (squares that underflow), as NumPy does: data
+    that could overflow are summed as given and only the overflowed distances come from
+    scaled data, and tiny data are scaled up."""
     if np.dtype(dtype) == np.float32:
         return Fraction(4 * float(np.finfo(np.float32).smallest_subnormal))
-    return Fraction(2) ** -1000 * max(max(row) for row in E) + Fraction(float(np.finfo(np.float64).smallest_subnormal))
+    return Fraction(16 * float(np.finfo(np.float64).smallest_subnormal))
 
 
 def _close(got, exact, metric, dtype, floor):
@@ -84,6 +85,9 @@ def _close(got, exact, metric, dtype, floor):
 @pytest.mark.parametrize("metric", ["l2", "sqeuclidean", "l1"])
 @FUZZ
 @given(data=pair())
+@example(data=(np.zeros((1, 3)), np.array([[1.79769313e308, 5.96046448e-8, 5.96046448e-8]] + [[5.96046448e-8] * 3] * 3
+                                          + [[0.0, 5.96046448e-8, 5.96046448e-8]])))
+@example(data=(np.array([[0.0], [1.79769313e308]]), np.array([[2.17417991e-105]] * 3 + [[0.0]])))
 def test_knn_matches_exact_arithmetic(be, metric, data):
     X, Y = data
     k = min(3, len(Y))
@@ -109,6 +113,8 @@ def test_knn_matches_exact_arithmetic(be, metric, data):
 @pytest.mark.parametrize("metric", ["l2", "sqeuclidean", "l1"])
 @FUZZ
 @given(data=pair())
+@example(data=(np.zeros((1, 1)), np.array([[3.1446683e-156]])))
+@example(data=(np.zeros((1, 3)), np.array([[1.79769313e308, 5.96046448e-8, 5.96046448e-8], [0.0, 5.96046448e-8, 5.96046448e-8]])))
 def test_pairwise_matches_exact_arithmetic(be, metric, data):
     X, Y = data
     D = ops.pairwise_distances(X, Y, metric, backend=be)

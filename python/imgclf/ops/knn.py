@@ -47,9 +47,9 @@ def _finish_l2(sq, metric):
 
 
 def _f64_scale(X, Y, metric):
-    """A power of two that brings float64 data whose squared (or summed) distances would
-    overflow, or whose squares would underflow, back into range: exact, as only exponents
-    change.  1.0 for everything else (and for other dtypes)."""
+    """A power of two for float64 data at the edges of the range: below 1 when a squared
+    (or summed) distance could overflow, above 1 when every square would underflow; 1.0
+    for everything else (and for other dtypes).  Scaling is exact: only exponents change."""
     if X.dtype != np.float64:
         return 1.0
     amax = max(float(X.max()), -float(X.min()), float(Y.max()), -float(Y.min()))
@@ -57,8 +57,8 @@ def _f64_scale(X, Y, metric):
         return 1.0
     e = math.frexp(amax)[1]  # amax < 2^e
     log_d = math.log2(X.shape[1])
-    # scale down just enough that the largest sum stays below 2^1016, so small values lose
-    # as few bits as possible; scale up tiny data (squares below 2^-800) to around 1
+    # scale down just enough that the largest sum stays below 2^1016; scale tiny data
+    # (squares below 2^-800) up to around 1, where no sum can overflow
     top = 1 + e + log_d if metric == "l1" else 2 + 2 * e + log_d  # log2 of the largest sum
     if top >= 1016:
         return math.ldexp(1.0, -math.ceil((top - 1016) / (1 if metric == "l1" else 2)))
@@ -68,11 +68,66 @@ def _f64_scale(X, Y, metric):
 
 
 def _unscale(D, s, metric):
+    """Distances of data scaled by s back to the data's units (a squared distance beyond
+    float64's range becomes inf).  s*s is never formed: it can overflow by itself."""
     if s == 1.0:
         return D
-    with np.errstate(over="ignore"):  # a squared distance beyond float64's range is inf
-        D /= (s * s) if metric == "sqeuclidean" else s
+    with np.errstate(over="ignore", under="ignore"):
+        D /= s
+        if metric == "sqeuclidean":
+            D /= s
     return D
+
+
+def _pairwise_ranged(run, X, Y, metric):
+    """pairwise distances of float64 data at the edges of the range.  Tiny data run scaled
+    up (no sum can overflow there).  Data that could overflow run as given, where every
+    finite distance is as exact as the kernel makes it (tiny differences keep their bits),
+    and only the distances that overflowed come from the scaled-down data."""
+    s = _f64_scale(X, Y, metric)
+    if s == 1.0:
+        return run(X, Y)
+    if s > 1.0:
+        return _unscale(run(X * s, Y * s), s, metric)
+    xp = _reference.get_xp(X)
+    with np.errstate(over="ignore"):
+        D = run(X, Y)
+    over = ~xp.isfinite(D)
+    if bool(over.any()):
+        D[over] = _unscale(run(X * s, Y * s), s, metric)[over]
+    return D
+
+
+def _knn_ranged(run, X, Y, k, metric):
+    """knn of float64 data at the edges of the range (see _pairwise_ranged).  Where a
+    query's k nearest include distances that overflowed, all its finite ones are among
+    them and come first; the rest are the nearest overflowed rows, ranked by the
+    scaled-down data."""
+    s = _f64_scale(X, Y, metric)
+    if s == 1.0:
+        return run(X, Y)
+    if s > 1.0:
+        dist, idx = run(X * s, Y * s)
+        return _unscale(dist, s, metric), idx
+    xp = _reference.get_xp(X)
+    with np.errstate(over="ignore"):
+        dist, idx = run(X, Y)
+    finite = xp.isfinite(dist)
+    rows = xp.nonzero(~finite.all(axis=1))[0]
+    if len(rows) == 0:
+        return dist, idx
+    d_s, i_s = run(X[rows] * s, Y * s)
+    d_s = _unscale(d_s, s, metric)
+    host = _gpu.to_host if xp is not np else (lambda a: a)
+    rows_h, fin_h, idx_h, i_sh, d_sh = map(host, (rows, finite, idx, i_s, d_s))
+    out_i, out_d = idx_h.copy(), host(dist).copy()
+    for r, q in enumerate(rows_h.tolist()):
+        m = int(fin_h[q].sum())
+        keep = set(idx_h[q, :m].tolist())
+        pick = [t for t in range(k) if int(i_sh[r, t]) not in keep][: k - m]
+        out_i[q, m:] = i_sh[r, pick]
+        out_d[q, m:] = d_sh[r, pick]
+    return xp.asarray(out_d), xp.asarray(out_i)
 
 
 def _cuda_takes(X, metric, *args):
@@ -119,10 +174,7 @@ def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
     """
     check_choice(metric, "metric", METRICS)
     X, Y = prepare_pair(X, X if Y is None else Y, "X", "Y")
-    s = _f64_scale(X, Y, metric)
-    if s != 1.0:
-        X, Y = X * s, Y * s
-    return _unscale(PAIRWISE.run(backend, X, X, Y, metric), s, metric)
+    return _pairwise_ranged(lambda A, B: PAIRWISE.run(backend, A, A, B, metric), X, Y, metric)
 
 
 # ---- knn --------------------------------------------------------------------------------------------
@@ -167,11 +219,7 @@ def knn(queries, train, k, metric="l2", *, backend="auto"):
     k = check_int(k, "k")
     if not 1 <= k <= Y.shape[0]:
         raise ValueError(f"k must be between 1 and the number of training samples ({Y.shape[0]}), got {k}")
-    s = _f64_scale(X, Y, metric)
-    if s != 1.0:
-        X, Y = X * s, Y * s
-    dist, idx = KNN.run(backend, X, X, Y, k, metric)
-    return _unscale(dist, s, metric), idx
+    return _knn_ranged(lambda A, B: KNN.run(backend, A, A, B, k, metric), X, Y, k, metric)
 
 
 # ---- vote -------------------------------------------------------------------------------------------
