@@ -13,10 +13,9 @@ each side in its own process.
 import gzip
 import os
 
+import imgclf
 import numpy as np
 import pytest
-
-import imgclf
 
 DATA = "/usr/share/datasets/fashion-mnist"
 pytestmark = pytest.mark.skipif(not os.path.isdir(DATA), reason="Fashion-MNIST is not installed")
