@@ -107,7 +107,16 @@ def test_integer_valued_floats_are_searched_as_uint8(rng, caplog):
         frac = Q.astype(np.float64) + 0.5
         d2 = ours.kneighbors(frac)[0]
     msgs = _paths(caplog)
-    assert "uint8 40 queries" in msgs[0] and "float64 40 queries" in msgs[1], msgs
+    assert "40 uint8 queries x 300 uint8 train" in msgs[0], msgs
+    assert "40 float64 queries x 300 float64 train" in msgs[1], msgs
+    for bad in (-1.0, 256.0):  # out of uint8's range: searched as they are
+        T2 = T.astype(np.float32)
+        T2[7, 3] = bad
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, "imgclf.sklearn"):
+            d3 = isk.NearestNeighbors(n_neighbors=2, metric="l1").fit(T2).kneighbors(Q)[0]
+        assert "40 uint8 queries x 300 float32 train" in _paths(caplog)[0]
+        np.testing.assert_array_equal(d3, np.sort(exact_distances(Q, T2, "l1"), axis=1)[:, :2])
     d8, i8 = isk.NearestNeighbors(n_neighbors=5, metric="l1").fit(T).kneighbors(Q)
     np.testing.assert_array_equal(i, i8)
     np.testing.assert_array_equal(d, d8)

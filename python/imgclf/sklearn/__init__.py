@@ -96,13 +96,15 @@ def _as_uint8(X):
         return X.astype(np.uint8)
     if X.dtype.kind not in "iuf" or X.size == 0:
         return None
+    out = np.empty(X.shape, dtype=np.uint8)
     for s in range(0, X.shape[0], _U8_CHECK_ROWS):
-        B = X[s : s + _U8_CHECK_ROWS]
-        if B.min() < 0 or B.max() > 255:
+        B, U = X[s : s + _U8_CHECK_ROWS], out[s : s + _U8_CHECK_ROWS]
+        if not (B.min() >= 0 and B.max() <= 255):
             return None
-        if X.dtype.kind == "f" and not np.array_equal(B, np.floor(B)):
+        np.copyto(U, B, casting="unsafe")
+        if X.dtype.kind == "f" and not np.array_equal(U, B):  # a fraction somewhere
             return None
-    return X.astype(np.uint8)
+    return out
 
 
 def _is_dense_array(X):
@@ -110,7 +112,7 @@ def _is_dense_array(X):
 
 
 def _describe(Q, T, k):
-    return f"{Q.dtype} {Q.shape[0]} queries x {T.shape[0]} train x {T.shape[1]} features, k={k}"
+    return f"{Q.shape[0]} {Q.dtype} queries x {T.shape[0]} {T.dtype} train x {T.shape[1]} features, k={k}"
 
 
 # ---- the estimators -----------------------------------------------------------------------
@@ -348,8 +350,8 @@ def pairwise_distances(X, Y=None, metric="euclidean", *, n_jobs=None, **kwds):
     else:
         A = X.astype(np.float64, copy=False)
         B = A if Y is None else Y.astype(np.float64, copy=False)
-    logger.debug("pairwise_distances: imgclf (%s, %s %d x %d x %d)", name, A.dtype, A.shape[0],
-                 B.shape[0], A.shape[1])
+    logger.debug("pairwise_distances: imgclf (%s, %d %s x %d %s x %d features)", name, A.shape[0], A.dtype,
+                 B.shape[0], B.dtype, A.shape[1])
     return ops.pairwise_distances(A, B, name).astype(out, copy=False)
 
 
