@@ -22,8 +22,9 @@ Results.  Distances come back as float64 and indices as intp, as scikit-learn re
 them, for every input dtype.  Internally uint8 images stay uint8 and their L1 and squared
 L2 distances are exact integers; float (or integer) data whose values are all integers in
 [0, 255] (pixels loaded as float64, as ``fetch_openml`` does) is searched as uint8 too,
-which gives the same distances exactly; other data is searched in its own float type
-(float32 rankings are proven equal to float64 ones, see :func:`imgclf.ops.knn`).  Rows
+which gives the same distances exactly (``fit`` keeps that uint8 copy, an eighth of the
+float64 data's memory); other data is searched in its own float type
+(float32 L2 candidates are re-ranked in float64, see :func:`imgclf.ops.knn`).  Rows
 are ordered by (distance, training index): where scikit-learn's order among equal
 distances is arbitrary, this is one of its valid answers, and it is deterministic.
 Classifier votes with ``weights="uniform"`` go through :func:`imgclf.ops.vote` with
@@ -179,9 +180,9 @@ class _ImgclfSearch:
         """imgclf's search: float64 distances and intp indices, (distance, index) order."""
         metric, _ = self._imgclf_metric()
         T = self._fit_X
-        Tu8 = getattr(self, "_imgclf_fit_u8", None)
+        Tu8 = getattr(self, "_imgclf_fit_u8", None)  # absent when fit did not run here (set_state)
         if Tu8 is None and self._fit_X.dtype == np.uint8:
-            Tu8 = self._fit_X  # fitted by a scikit-learn version of the class, then re-classed
+            Tu8 = self._fit_X
         Q = T if Q is None else Q
         if Tu8 is not None:
             Qu8 = Tu8 if Q is T else _as_uint8(Q)
