@@ -5,7 +5,7 @@
 
 The second line runs the same file with scikit-learn patched by imgclf.  The images are
 read as uint8 from the IDX files of the Debian package dataset-fashion-mnist; with
---dtype float32 they are converted first (scikit-learn's fastest L1 path: its
+--dtype float32 they are converted first (scikit-learn's other L1 path: its
 multithreaded ArgKmin takes float32/float64, uint8 goes through scipy's cdist).
 """
 import argparse

@@ -3,8 +3,8 @@
     python3 bench/sklearn_report.py [--queries 1000] [--repeat 3] [--dtypes uint8,float32]
 
 Runs bench/sklearn_fashion_knn.py (KNeighborsClassifier(n_neighbors=5, metric="manhattan")
-on Fashion-MNIST, uint8 images as read, and converted to float32, scikit-learn's fastest
-L1 input) as `python script.py` and as
+on Fashion-MNIST, uint8 images as read, and converted to float32, which takes scikit-learn's
+multithreaded L1 search) as `python script.py` and as
 `python -m imgclf.sklearn script.py`, each run in a fresh process, the two alternating
 (the order swapped every round), checks that both predict the same labels, and prints
 the medians: the whole process (imports, reading the data, fit, predict) and the

@@ -504,7 +504,7 @@ def test_fashion_mnist_manhattan_same_predictions_as_sklearn():
     ds = datasets.load("fashion-mnist")
     Xtr, Xte = ds.X_train.reshape(60000, -1), ds.X_test.reshape(10000, -1)[:100]
     ours = isk.KNeighborsClassifier(5, metric="manhattan").fit(Xtr, ds.y_train)
-    # scikit-learn on float32 pixels (its fastest L1 path; integer sums stay exact)
+    # scikit-learn on float32 pixels (its multithreaded L1 path; integer sums stay exact)
     ref = skn.KNeighborsClassifier(5, metric="manhattan").fit(Xtr.astype(np.float32), ds.y_train)
     np.testing.assert_array_equal(ours.predict(Xte), ref.predict(Xte.astype(np.float32)))
     d, i = ours.kneighbors(Xte[:10])
