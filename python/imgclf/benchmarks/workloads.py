@@ -580,7 +580,7 @@ def _pairwise_cases():
 
 def _vote_cases():
     out = []
-    for size, (n, k, C) in (("quick", (100000, 10, 10)), ("full", (1000000, 50, 100))):
+    for size, (n, k, C) in (("quick", (100000, 10, 10)), ("full", (200000, 50, 100))):
         for weights in ("uniform", "distance"):
             out.append(Case(SPECS["vote"], f"{weights} ({n}x{k}, {C} classes)", size,
                             dict(n=n, k=k, n_classes=C, weights=weights, seed=3, id=[weights, size])))
