@@ -285,16 +285,18 @@ def _torch_pairwise(case):
 
 # ---- vote -------------------------------------------------------------------------------------------------
 
-@peer("numpy", "vote", "one bincount over (row * n_classes + label), argmax")
+@peer("numpy", "vote", "one bincount over (row * n_classes + label), weights 1/d, argmax")
 def _numpy_vote(case):
     inp = case.inputs
-    L, C = inp["neighbor_labels"], inp["n_classes"]
-    W = None if inp["weights"] == "uniform" else 1.0 / inp["distances"]
+    L, C, D = inp["neighbor_labels"], inp["n_classes"], inp["distances"]
+    uniform = inp["weights"] == "uniform"
     n = L.shape[0]
-    flat = (L + C * np.arange(n)[:, None]).ravel()
+    rows = C * np.arange(n)[:, None]
 
-    def run():
-        scores = np.bincount(flat, weights=None if W is None else W.ravel(), minlength=n * C).reshape(n, C)
+    def run():  # (weights and flat indices inside the timed call, as imgclf computes them)
+        flat = (L + rows).ravel()
+        w = None if uniform else np.reciprocal(D).ravel()
+        scores = np.bincount(flat, weights=w, minlength=n * C).reshape(n, C)
         return scores.argmax(axis=1), scores
     return run
 
@@ -313,9 +315,8 @@ def _sklearn_vote(case):
     from sklearn.utils.extmath import weighted_mode
 
     inp = case.inputs
-    L = inp["neighbor_labels"]
-    W = np.ones(L.shape) if inp["weights"] == "uniform" else 1.0 / inp["distances"]
-    return lambda: weighted_mode(L, W, axis=1)[0].ravel().astype(np.int64)
+    L, D, uniform = inp["neighbor_labels"], inp["distances"], inp["weights"] == "uniform"
+    return lambda: weighted_mode(L, np.ones(L.shape) if uniform else 1.0 / D, axis=1)[0].ravel().astype(np.int64)
 
 
 @peer("torch", "vote", "scatter_add_ into (n, n_classes), argmax", ["torch"])
@@ -323,11 +324,11 @@ def _torch_vote(case):
     import torch
 
     inp = case.inputs
-    L, C = torch.from_numpy(inp["neighbor_labels"]), inp["n_classes"]
-    W = (torch.ones(L.shape, dtype=torch.float64) if inp["weights"] == "uniform"
-         else torch.from_numpy(1.0 / inp["distances"]))
+    L, C, D = torch.from_numpy(inp["neighbor_labels"]), inp["n_classes"], torch.from_numpy(inp["distances"])
+    uniform = inp["weights"] == "uniform"
 
     def run():
+        W = torch.ones(L.shape, dtype=torch.float64) if uniform else D.reciprocal()
         scores = torch.zeros((L.shape[0], C), dtype=torch.float64).scatter_add_(1, L, W)
         return scores.argmax(dim=1).numpy(), scores.numpy()
     return run
