@@ -550,12 +550,15 @@ def _shape_tag(shape):
 
 def _knn_cases():
     out = []
-    sizes = {"quick": {"fashion-mnist-like": (200, 5000), "cifar-like": (100, 2000)},
-             "full": {"fashion-mnist-like": (1000, 60000), "cifar-like": (500, 50000)}}
+    # (queries for L2, queries for L1, training rows): the L1 peers are slow, so the full
+    # L1 cases take fewer queries
+    sizes = {"quick": {"fashion-mnist-like": (200, 200, 5000), "cifar-like": (100, 100, 2000)},
+             "full": {"fashion-mnist-like": (1000, 200, 60000), "cifar-like": (500, 100, 50000)}}
     for size, shapes in sizes.items():
-        for shape, (nq, nt) in shapes.items():
+        for shape, (nq2, nq1, nt) in shapes.items():
             d = int(np.prod(SHAPES[shape]))
             for metric in ("l2", "l1"):
+                nq = nq2 if metric == "l2" else nq1
                 for dtype in ("float32", "uint8"):
                     name = f"{metric} {dtype} {shape} ({nq}x{nt}x{d}, k=5)"
                     out.append(Case(SPECS["knn"], name, size,
