@@ -552,7 +552,7 @@ def _knn_cases():
     out = []
     # (queries for L2, queries for L1, training rows): the L1 peers are slow, so the full
     # L1 cases take fewer queries
-    sizes = {"quick": {"fashion-mnist-like": (200, 200, 5000), "cifar-like": (100, 100, 2000)},
+    sizes = {"quick": {"fashion-mnist-like": (200, 100, 5000), "cifar-like": (100, 50, 2000)},
              "full": {"fashion-mnist-like": (1000, 200, 60000), "cifar-like": (500, 100, 50000)}}
     for size, shapes in sizes.items():
         for shape, (nq2, nq1, nt) in shapes.items():
@@ -570,7 +570,7 @@ def _knn_cases():
 
 def _pairwise_cases():
     out = []
-    for size, (n, m), dtypes in (("quick", (500, 2000), ("float32",)), ("full", (2000, 10000), ("float32", "uint8"))):
+    for size, (n, m), dtypes in (("quick", (250, 2000), ("float32",)), ("full", (2000, 10000), ("float32", "uint8"))):
         shape = "fashion-mnist-like"
         for metric in ("l2", "l1"):
             for dtype in dtypes:
