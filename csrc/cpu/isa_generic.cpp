@@ -1,8 +1,0 @@
-// The generic build of the kernel templates (its compiler flags are in CMakeLists.txt).
-#define IMGCLF_ISA generic
-#define IMGCLF_ISA_NAME "generic"
-#include "knn_impl.h"
-#include "loss_impl.h"
-#include "optim_impl.h"
-#include "gemm_impl.h"
-#include "isa_table.h"
