@@ -20,9 +20,19 @@ array results come back as torch tensors.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, Union
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import _gpu, _reference, backend as _backend
+
+# Arrays the ops take and give: NumPy arrays, or CuPy arrays / torch tensors where a
+# docstring says so (they stay on their device).
+Array = Any
+# one array, or a list of them (the multi-tensor form of the optimizer steps)
+Params = Union[Array, Sequence[Array]]
 
 __all__ = ["pairwise_distances", "knn", "vote", "softmax_loss", "svm_loss", "penalty", "linear_loss",
            "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step",
@@ -109,7 +119,7 @@ def _cuda_distances(X, op):
 
 
 @_gpu.accepts_torch
-def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
+def pairwise_distances(X: Array, Y: Array | None = None, metric: str = "l2", *, backend: str = "auto") -> Array:
     """Distance matrix between the rows of X and the rows of Y (Y defaults to X).
 
     metric: "l1" (sum of absolute differences), "l2" (Euclidean) or "sqeuclidean".
@@ -132,7 +142,7 @@ def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
 
 
 @_gpu.accepts_torch
-def knn(queries, train, k, metric="l2", *, backend="auto"):
+def knn(queries: Array, train: Array, k: int, metric: str = "l2", *, backend: str = "auto") -> tuple[Array, Array]:
     """The k nearest training rows of every query.
 
     Returns ``(distances, indices)``, each (n_queries, k); each row is ordered by
@@ -168,8 +178,8 @@ _TIES = ("nearest", "smallest")
 
 
 @_gpu.accepts_torch
-def vote(neighbor_labels, n_classes, distances=None, weights="uniform", *, tie_break="nearest",
-         backend="auto"):
+def vote(neighbor_labels: Array, n_classes: int, distances: Array | None = None, weights: str = "uniform", *,
+         tie_break: str = "nearest", backend: str = "auto") -> tuple[Array, Array]:
     """Vote over each query's neighbour labels (columns ordered nearest first, as
     :func:`knn` returns them).
 
@@ -272,7 +282,7 @@ def _labels(y, n, n_classes, xp=np):
 
 
 @_gpu.accepts_torch
-def softmax_loss(scores, y, *, backend="auto"):
+def softmax_loss(scores: Array, y: Array, *, backend: str = "auto") -> tuple[float, Array]:
     """Softmax (cross-entropy) loss of class scores, averaged over the batch.
 
     scores: (n, C) float array; y: (n,) integer labels in [0, C).
@@ -291,7 +301,8 @@ def softmax_loss(scores, y, *, backend="auto"):
 
 
 @_gpu.accepts_torch
-def svm_loss(scores, y, margin=1.0, squared=False, *, backend="auto"):
+def svm_loss(scores: Array, y: Array, margin: float = 1.0, squared: bool = False, *,
+             backend: str = "auto") -> tuple[float, Array]:
     """Multiclass SVM (hinge) loss, averaged over the batch.
 
     L_i = sum_{j != y_i} max(0, s_ij - s_i,y_i + margin): summed over the wrong classes and
@@ -324,7 +335,8 @@ def _check_penalty(penalty, reg, beta):
 
 
 @_gpu.accepts_torch
-def penalty(W, reg, penalty="l2", *, beta=0.5, grad=None, backend="auto"):
+def penalty(W: Array, reg: float, penalty: str = "l2", *, beta: float = 0.5, grad: Array | None = None,
+            backend: str = "auto") -> tuple[float, Array]:
     """Weight penalty ``reg * R(W)`` and its gradient.
 
     R(W) = sum W^2 ("l2", gradient 2W), sum |W| ("l1", gradient sign(W), 0 at 0) or
@@ -350,8 +362,9 @@ def penalty(W, reg, penalty="l2", *, beta=0.5, grad=None, backend="auto"):
 
 
 @_gpu.accepts_torch
-def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None, margin=1.0,
-                reg=0.0, penalty="l2", beta=0.5, backend="auto"):
+def linear_loss(X: Array, y: Array, W: Array, b: Array, loss: str = "softmax", *, rows: Array | None = None,
+                scale: float = 1.0, shift: Array | None = None, margin: float = 1.0, reg: float = 0.0,
+                penalty: str = "l2", beta: float = 0.5, backend: str = "auto") -> tuple[float, Array, Array]:
     """Loss and gradients of a linear classifier on a minibatch, fused in one call.
 
     x = scale * X[rows] - shift (rows: optional int indices drawn from X, so uint8 images
@@ -539,20 +552,22 @@ def _unit(x, name, lo=0.0, hi=1.0):
 
 
 @_gpu.accepts_torch
-def sgd_step(param, grad, *, lr, backend="auto"):
+def sgd_step(param: Params, grad: Params, *, lr: float, backend: str = "auto") -> None:
     """In place: param -= lr * grad.  Every argument may be one array or a list of arrays
     (the multi-tensor form: one call updates every parameter of a model)."""
     _optim("sgd", param, grad, [], backend, lr=float(lr))
 
 
 @_gpu.accepts_torch
-def momentum_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
+def momentum_step(param: Params, grad: Params, velocity: Params, *, lr: float, rho: float = 0.9,
+                  backend: str = "auto") -> None:
     """In place: velocity = rho * velocity - lr * grad; param += velocity."""
     _optim("momentum", param, grad, [velocity], backend, lr=float(lr), a=_unit(rho, "rho"))
 
 
 @_gpu.accepts_torch
-def nesterov_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
+def nesterov_step(param: Params, grad: Params, velocity: Params, *, lr: float, rho: float = 0.9,
+                  backend: str = "auto") -> None:
     """In place, Nesterov momentum in its change-of-variables form:
     v_old = velocity; velocity = rho * velocity - lr * grad;
     param += -rho * v_old + (1 + rho) * velocity."""
@@ -560,21 +575,24 @@ def nesterov_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
 
 
 @_gpu.accepts_torch
-def adagrad_step(param, grad, cache, *, lr, eps=1e-8, backend="auto"):
+def adagrad_step(param: Params, grad: Params, cache: Params, *, lr: float, eps: float = 1e-8,
+                 backend: str = "auto") -> None:
     """In place: cache += grad**2; param -= lr * grad / (sqrt(cache) + eps)."""
     _optim("adagrad", param, grad, [cache], backend, lr=float(lr), eps=float(eps))
 
 
 @_gpu.accepts_torch
-def rmsprop_step(param, grad, cache, *, lr, decay=0.99, eps=1e-8, backend="auto"):
+def rmsprop_step(param: Params, grad: Params, cache: Params, *, lr: float, decay: float = 0.99, eps: float = 1e-8,
+                 backend: str = "auto") -> None:
     """In place: cache = decay * cache + (1 - decay) * grad**2;
     param -= lr * grad / (sqrt(cache) + eps)."""
     _optim("rmsprop", param, grad, [cache], backend, lr=float(lr), a=_unit(decay, "decay"), eps=float(eps))
 
 
 @_gpu.accepts_torch
-def adam_step(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, backend="auto"):
+def adam_step(param: Params, grad: Params, m: Params, v: Params, *, step: int, lr: float = 1e-3,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+              backend: str = "auto") -> None:
     """In place Adam with bias correction and decoupled weight decay (AdamW):
     param *= 1 - lr * weight_decay; m = beta1 m + (1 - beta1) grad;
     v = beta2 v + (1 - beta2) grad**2;
@@ -594,7 +612,8 @@ def adam_step(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1
 # ---- dense products ----------------------------------------------------------------------
 
 @_gpu.accepts_torch
-def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, backend="auto"):
+def gemm(A: Array, B: Array, out: Array | None = None, *, trans_a: bool = False, trans_b: bool = False,
+         alpha: float = 1.0, beta: float = 0.0, backend: str = "auto") -> Array:
     """``out = alpha * op(A) @ op(B) + beta * out`` (op = transpose when trans_a/trans_b).
 
     float32 or float64, 2-D.  The network layers use it so their matrix products run in
@@ -629,7 +648,7 @@ def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, b
 
 
 @_gpu.accepts_torch
-def bias_relu(h, b, relu=True, *, backend="auto"):
+def bias_relu(h: Array, b: Array, relu: bool = True, *, backend: str = "auto") -> Array:
     """In place ``h = max(h + b, 0)`` (``relu=False``: ``h += b``); h (n, H), b (H,).
     Returns h."""
     if not isinstance(h, np.ndarray) or h.ndim != 2 or h.dtype not in _FLOATS:
@@ -644,7 +663,7 @@ def bias_relu(h, b, relu=True, *, backend="auto"):
 
 
 @_gpu.accepts_torch
-def relu_backward(dh, h, *, backend="auto"):
+def relu_backward(dh: Array, h: Array, *, backend: str = "auto") -> Array:
     """In place ``dh = 0 where h <= 0`` (the ReLU's backward pass, h its output); returns
     the column sums of dh, the gradient of the layer's bias."""
     if not isinstance(dh, np.ndarray) or dh.ndim != 2 or dh.dtype not in _FLOATS:
@@ -660,7 +679,8 @@ def relu_backward(dh, h, *, backend="auto"):
 
 
 @_gpu.accepts_torch
-def affine_rows(X, rows=None, scale=1.0, shift=None, *, dtype=np.float32, out=None, backend="auto"):
+def affine_rows(X: Array, rows: Array | None = None, scale: float = 1.0, shift: Array | None = None, *,
+                dtype: DTypeLike = np.float32, out: Array | None = None, backend: str = "auto") -> Array:
     """``scale * X[rows] - shift`` as ``dtype`` (float32/float64): the input of a dense layer,
     converted as the minibatch is drawn, so uint8 images stay uint8 in memory."""
     dtype = np.dtype(dtype)
