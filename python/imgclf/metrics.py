@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["accuracy", "top_k_accuracy", "confusion_matrix"]
 
 
-def accuracy(y_true, y_pred):
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Share of predictions equal to the true labels."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
@@ -16,7 +17,7 @@ def accuracy(y_true, y_pred):
     return float(np.mean(y_true == y_pred))
 
 
-def top_k_accuracy(y_true, scores, k=5):
+def top_k_accuracy(y_true: ArrayLike, scores: ArrayLike, k: int = 5) -> float:
     """Share of samples whose true class index is among the k highest scores.
 
     scores: (n, n_classes), columns in class-index order; y_true: class indices.  Ties at
@@ -32,7 +33,7 @@ def top_k_accuracy(y_true, scores, k=5):
     return float(np.mean((top == y_true[:, None]).any(axis=1)))
 
 
-def confusion_matrix(y_true, y_pred, n_classes=None):
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> np.ndarray:
     """(n_classes, n_classes) counts: row = true class index, column = predicted."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     if y_true.shape != y_pred.shape:

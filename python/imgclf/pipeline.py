@@ -9,6 +9,8 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,8 +53,9 @@ def _features(X, shape):
     return np.hstack(parts), {"hog_pixels_per_cell": ppc, "color_hist": C == 3}
 
 
-def run_pipeline(dataset="digits", data_dir=None, out="imgclf-report", force=False, quick=False,
-                 seed=0, backend="auto", progress="auto"):
+def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str = "imgclf-report",
+                 force: bool = False, quick: bool = False, seed: int = 0, backend: str = "auto",
+                 progress: bool | str = "auto") -> dict:
     """Run the pipeline and write the report; returns the results dict (also in results.json)."""
     if os.path.exists(out):
         if not force:
@@ -254,7 +257,8 @@ def _figures(out, res, softmax, shape, classes):
     return made
 
 
-def report_figures(res: dict, softmax=None, shape=None, classes=None) -> dict:
+def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None = None,
+                   classes: Sequence[Any] | None = None) -> dict:
     """The figures of an ``imgclf run`` report as matplotlib Figures, by file name:
     knn_cv.png (accuracy against k), training.png (loss and accuracy per epoch),
     templates.png (softmax weights per class, when ``softmax`` is given) and confusion.png.
