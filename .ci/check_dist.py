@@ -25,7 +25,7 @@ def main(wheel, sdist):
     problems = []
     names = zipfile.ZipFile(wheel).namelist()
     tag = wheel.name.split("-", 2)[2][:-4]
-    libs = sorted(n for n in names if n.startswith("imgclf.libs/"))
+    libs = sorted(n for n in names if n.startswith("imgclf.libs/") and not n.endswith("/"))
     print(f"wheel:   {wheel.name}")
     print(f"tag:     {tag}")
     print(f"size:    {wheel.stat().st_size / 1e6:.2f} MB")
