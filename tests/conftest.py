@@ -6,10 +6,13 @@ The CUDA parameter is skipped, with the reason, where none is -- and fails inste
 IMGCLF_REQUIRE_GPU=1 (so a GPU run cannot pass having run nothing).
 """
 import os
+import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import imgclf
 from imgclf import backend
 
 REQUIRE_GPU = os.environ.get("IMGCLF_REQUIRE_GPU", "") not in ("", "0")
@@ -154,8 +157,24 @@ def rng(request):
     return np.random.default_rng(seed)
 
 
+def pytest_sessionstart(session):
+    """Where CI tests an installed wheel it sets these, so that a wheel missing its compiled
+    module (or a vendored library it needs) fails instead of passing on the reference, and
+    so that the tests cannot pass against the source tree by accident."""
+    if os.environ.get("IMGCLF_REQUIRE_COMPILED") == "1" and not backend.cpu_available():
+        raise pytest.UsageError(f"IMGCLF_REQUIRE_COMPILED=1 but imgclf._cpu did not load: "
+                                f"{backend.cpu_unavailable_reason()}")
+    if os.environ.get("IMGCLF_REQUIRE_INSTALLED") == "1":
+        here = Path(imgclf.__file__).resolve()
+        roots = {Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib")}
+        if not any(here.is_relative_to(r) for r in roots):
+            raise pytest.UsageError(f"IMGCLF_REQUIRE_INSTALLED=1 but imgclf was imported from {here}, "
+                                    f"not from site-packages ({', '.join(map(str, sorted(roots)))})")
+
+
 def pytest_report_header(config):
     ok, why = gpu_usable()
-    return (f"imgclf compiled CPU backend: {backend.cpu_available()} "
+    return (f"imgclf {imgclf.__version__} from {Path(imgclf.__file__).parent}; compiled CPU backend: "
+            f"{backend.cpu_available()} "
             f"(SIMD levels {backend.simd_levels()}, threads {backend.get_num_threads()}); "
             f"reason if missing: {backend.cpu_unavailable_reason()}; GPU: {'usable' if ok else why}")

@@ -1,7 +1,9 @@
 // The CPU kernel families: (name, table type), one line each.  A family `foo` is
 // csrc/cpu/foo.h (its kernel types and its table FooOps) and csrc/cpu/foo_impl.h (its
 // kernels, compiled per SIMD level, and foo_ops() that fills the table by name).  Adding
-// one means adding it here and including its two headers below and in isa_families.h.
+// one means adding its line here and its header below; the build (CMakeLists.txt here)
+// reads the family names from this list and compiles isa_family.cpp once per family and
+// SIMD level.
 #pragma once
 #include "dense.h"
 #include "knn.h"

@@ -4,6 +4,7 @@ preprocessing, training through :class:`imgclf.Trainer` or L-BFGS, and predictio
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -106,7 +107,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"y has labels not seen in fit/classes: {unknown[:5].tolist()}")
         return idx.astype(np.int64)
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> TrainedClassifier:
         """Train on images X (n_samples, ...) with labels y (any values)."""
         self._check_common()
         self._check_params()
@@ -183,7 +184,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
                          "best_epoch": None, "stopped_early": False, "interrupted": False,
                          "seconds": 0.0, "lbfgs": {"success": bool(res.success), "message": str(res.message)}}
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> TrainedClassifier:
         """One epoch of training on (X, y), continuing from the current parameters.
         ``classes`` (every label that will ever occur) is required on the first call."""
         self._check_common()
@@ -208,12 +209,12 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         out = [self.model_.scores(X[s : s + _PRED_CHUNK]) for s in range(0, X.shape[0], _PRED_CHUNK)]
         return np.concatenate(out, axis=0)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Class scores (n_samples, n_classes); for two classes, score[1] - score[0]."""
         s = self._scores(X)
         return s[:, 1] - s[:, 0] if s.shape[1] == 2 else s
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         s = self._scores(X)
         return self.classes_[np.argmax(s, axis=1)]
 

@@ -8,7 +8,8 @@ import sys
 import time
 
 
-def cmd_info(args):
+def cmd_info(args: argparse.Namespace) -> int:
+    """Version, compiled backends, SIMD level, threads, and whether a GPU is usable (and why not)."""
     import numpy as np
 
     from . import __version__, backend
@@ -117,10 +118,13 @@ def cmd_run(args):
     return 0
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
+    """The `imgclf` command line; returns the exit status."""
+    from ._version import __version__
     from .datasets import DATASETS
 
     ap = argparse.ArgumentParser(prog="imgclf", description="Fast classic image classification.")
+    ap.add_argument("--version", action="version", version=f"imgclf {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="the whole pipeline on a dataset, with a report folder")
     p.add_argument("--dataset", default="digits", choices=DATASETS)

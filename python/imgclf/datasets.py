@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Dataset", "load", "read_idx", "load_image_folder", "fetch", "train_val_split",
            "FASHION_MNIST_DIR", "DATASETS", "ARCHIVES"]
@@ -48,7 +49,7 @@ class Dataset:
     y_test_coarse: np.ndarray | None = None
 
     @property
-    def image_shape(self):
+    def image_shape(self) -> tuple[int, ...]:
         return self.X_train.shape[1:]
 
     def __repr__(self):
@@ -56,7 +57,7 @@ class Dataset:
                 f"{len(self.classes)} classes)")
 
 
-def read_idx(path):
+def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzipped or not, into a NumPy array."""
     opener = gzip.open if str(path).endswith(".gz") else open
     try:
@@ -109,7 +110,7 @@ def _load_mnist_like(name, data_dir, classes):
     return Dataset(name, *parts["train"], *parts["test"], classes)
 
 
-def load(name, data_dir=None):
+def load(name: str, data_dir: str | os.PathLike | None = None) -> Dataset:
     """Load a dataset with its official train/test split.
 
     name: "digits" (scikit-learn's 8x8 digits, always available; a fixed 80/20 split),
@@ -301,7 +302,8 @@ def _load_cifar(name, data_dir):
 _IMAGE_EXT = (".png", ".jpg", ".jpeg")
 
 
-def load_image_folder(path, size=(32, 32), test_size=0.2, random_state=0):
+def load_image_folder(path: str | os.PathLike, size: tuple[int, int] = (32, 32), test_size: float = 0.2,
+                      random_state: int | None = 0) -> Dataset:
     """Images in ``path/<class name>/*.png|jpg``, resized to ``size`` (width, height) with
     Pillow, as RGB uint8 (N, H, W, 3).  Class names are the sorted subfolder names.  A file
     that cannot be read raises an error that names it (nothing is dropped silently).
@@ -338,7 +340,8 @@ def load_image_folder(path, size=(32, 32), test_size=0.2, random_state=0):
 
 # ---- splits ----------------------------------------------------------------------------------
 
-def train_val_split(X, y, val_size=0.1, stratify=True, random_state=None):
+def train_val_split(X: ArrayLike, y: ArrayLike, val_size: float = 0.1, stratify: bool = True,
+                    random_state: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(X_train, X_val, y_train, y_val)``: hold out ``val_size`` (a fraction or a count),
     with the class proportions kept when ``stratify``.  Wraps scikit-learn's
     train_test_split."""
@@ -361,7 +364,8 @@ def _sha256(path):
     return h.hexdigest()
 
 
-def fetch(name, cache_dir, url=None, sha256=None, progress=True):
+def fetch(name: str, cache_dir: str | os.PathLike, url: str | None = None, sha256: str | None = None,
+          progress: bool = True) -> str:
     """Download the official archive of ``name`` ("cifar10" or "cifar100") into
     ``cache_dir``, check its SHA-256, unpack it, and return the folder to pass to
     :func:`load` as data_dir.

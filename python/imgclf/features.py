@@ -6,8 +6,11 @@ Every function takes uint8 (or float) images (N, H, W[, C]) and returns float32 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import ops
 from ._validation import check_int, check_real
@@ -36,7 +39,7 @@ def _images(images, name="images"):
 _BLOCK_VALUES = 1 << 22
 
 
-def _blockwise(fn, a, *args):
+def _blockwise(fn: Any, a: np.ndarray, *args: Any) -> np.ndarray:
     """fn over blocks of images, stacked: bounded memory for any number of images."""
     step = max(1, _BLOCK_VALUES // max(1, int(np.prod(a.shape[1:]))))
     if a.shape[0] <= step:
@@ -44,7 +47,7 @@ def _blockwise(fn, a, *args):
     return np.concatenate([fn(a[s : s + step], *args) for s in range(0, a.shape[0], step)])
 
 
-def rgb_to_hsv(images):
+def rgb_to_hsv(images: ArrayLike) -> np.ndarray:
     """RGB (uint8 0..255 or float 0..1) -> HSV in [0, 1] (float32); grey images give S = 0."""
     a = _images(images)
     if a.shape[-1] not in (1, 3):
@@ -64,7 +67,7 @@ def rgb_to_hsv(images):
     return np.stack([h, s, mx], axis=-1).astype(np.float32)
 
 
-def color_histogram_hsv(images, bins=10):
+def color_histogram_hsv(images: ArrayLike, bins: int = 10) -> np.ndarray:
     """Histograms of hue, saturation and value (``bins`` each), every histogram summing to 1."""
     bins = check_int(bins, "bins", low=1)
     return _blockwise(_color_histogram_block, _images(images), bins)
@@ -81,7 +84,8 @@ def _color_histogram_block(images, bins):
     return out
 
 
-def hog(images, orientations=9, pixels_per_cell=8, norm="l1", eps=1e-5):
+def hog(images: ArrayLike, orientations: int = 9, pixels_per_cell: int = 8, norm: str = "l1",
+        eps: float = 1e-5) -> np.ndarray:
     """Histograms of oriented gradients over non-overlapping cells.
 
     Gradients are centred differences (zero on the border); a colour image uses, at each
@@ -136,7 +140,8 @@ class BagOfWords:
     step ``stride``).  Patches are centred per patch, so words describe texture, not
     brightness."""
 
-    def __init__(self, n_words=64, patch=4, stride=2, patches_per_image=8, iterations=15, random_state=0):
+    def __init__(self, n_words: int = 64, patch: int = 4, stride: int = 2, patches_per_image: int = 8,
+                 iterations: int = 15, random_state: int | None = 0) -> None:
         self.n_words = check_int(n_words, "n_words", low=1)
         self.patch = check_int(patch, "patch", low=1)
         self.stride = check_int(stride, "stride", low=1)
@@ -159,7 +164,7 @@ class BagOfWords:
         P = P.astype(np.float32)
         return P - P.mean(-1, keepdims=True)
 
-    def fit(self, images):
+    def fit(self, images: ArrayLike) -> BagOfWords:
         a = _images(images)
         rng = np.random.default_rng(self.random_state)
         P = self._grid_patches(a)
@@ -182,7 +187,7 @@ class BagOfWords:
         self.words_ = words
         return self
 
-    def transform(self, images):
+    def transform(self, images: ArrayLike) -> np.ndarray:
         if not hasattr(self, "words_"):
             raise RuntimeError("BagOfWords must be fitted first (call fit(images))")
         return _blockwise(self._transform_block, _images(images))
@@ -201,7 +206,8 @@ class BagOfWords:
         return self.transform(images)
 
 
-def extract_features(images, features=("hog", "color"), batch_size=2000, progress="auto", **kw):
+def extract_features(images: ArrayLike, features: Sequence[Any] = ("hog", "color"), batch_size: int = 2000,
+                     progress: bool | str = "auto", **kw: Any) -> np.ndarray:
     """Stack features of ``images`` column-wise, in batches, with a progress bar.
 
     features: names ("hog", "color") or callables images -> (n, f) (e.g. a fitted

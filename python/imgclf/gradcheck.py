@@ -9,7 +9,10 @@ Typical use::
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["numerical_gradient", "grad_check_sparse", "relative_error"]
 
@@ -31,7 +34,7 @@ def _central(f, x, i, h):
     return (fp - fm) / (2 * h)
 
 
-def numerical_gradient(f, x, h=1e-5):
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of the scalar function ``f()`` with respect to ``x``.
 
     f takes no arguments and reads ``x`` (an array it closes over), which is perturbed in
@@ -46,7 +49,8 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 
 
-def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, random_state=None):
+def grad_check_sparse(f: Callable[[np.ndarray], float], x: np.ndarray, analytic_grad: np.ndarray,
+                      num_checks: int = 10, h: float = 1e-5, random_state: int | None = None) -> float:
     """Check ``analytic_grad`` at ``num_checks`` random elements of ``x``.
 
     Returns the largest relative error found (see :func:`relative_error`).  Cheap enough for
@@ -65,7 +69,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, random_state=N
     return worst
 
 
-def relative_error(a, b, eps=1e-8):
+def relative_error(a: ArrayLike, b: ArrayLike, eps: float = 1e-8) -> float:
     """max over elements of |a - b| / max(|a| + |b|, eps): 0 when equal, about 1 when unrelated
     (eps keeps elements that are both ~0 from dominating, as in CS231n's rel_error)."""
     a = np.asarray(a, dtype=np.float64)

@@ -1,7 +1,10 @@
 """Linear classifiers: scores = x W + b, trained with the multiclass SVM or softmax loss."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import ops
 from ._trained import TrainedClassifier, softmax_proba
@@ -20,8 +23,10 @@ class LinearModel:
 
     accepts_rows = True
 
-    def __init__(self, d, n_classes, loss="softmax", reg=0.0, penalty="l2", beta=0.5, margin=1.0,
-                 dtype=np.float32, rng=None, init_scale=1e-3, preprocess=None):
+    def __init__(self, d: int, n_classes: int, loss: str = "softmax", reg: float = 0.0, penalty: str = "l2",
+                 beta: float = 0.5, margin: float = 1.0, dtype: DTypeLike = np.float32,
+                 rng: int | np.random.Generator | None = None, init_scale: float = 1e-3,
+                 preprocess: Any = None) -> None:
         rng = np.random.default_rng(rng)
         dtype = np.dtype(dtype)
         self.params = {"W": (init_scale * rng.standard_normal((d, n_classes))).astype(dtype),
@@ -33,7 +38,7 @@ class LinearModel:
         p = self.preprocess
         return (1.0, None) if p is None else (p.scale, p.shift.astype(dtype, copy=False))
 
-    def loss(self, X, y, rows=None):
+    def loss(self, X: ArrayLike, y: ArrayLike, rows: ArrayLike | None = None) -> tuple[float, dict[str, np.ndarray]]:
         W, b = self.params["W"], self.params["b"]
         scale, shift = self._transform_args(W.dtype)
         value, dW, db = ops.linear_loss(X, y, W, b, self.loss_name, rows=rows, scale=scale,
@@ -41,13 +46,13 @@ class LinearModel:
                                         penalty=self.penalty, beta=self.beta)
         return value, {"W": dW, "b": db}
 
-    def scores(self, X):
+    def scores(self, X: ArrayLike) -> np.ndarray:
         W, b = self.params["W"], self.params["b"]
         scale, shift = self._transform_args(W.dtype)
         x = ops.affine_rows(X, None, scale, shift, dtype=W.dtype)
         return ops.gemm(x, W) + b
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         return np.argmax(self.scores(X), axis=1)
 
 
@@ -99,9 +104,11 @@ class LinearClassifier(TrainedClassifier):
 
     _loss = "softmax"
 
-    def __init__(self, reg=1e-4, penalty="l2", beta=0.5, optimizer="adam", lr=3e-3, batch_size="auto",
-                 epochs=20, lr_decay=0.9, momentum=0.9, early_stopping=False, validation_fraction=0.1,
-                 patience=3, dtype="float32", random_state=None, progress="auto"):
+    def __init__(self, reg: float = 1e-4, penalty: str = "l2", beta: float = 0.5, optimizer: str = "adam",
+                 lr: float = 3e-3, batch_size: int | str = "auto", epochs: int = 20, lr_decay: float = 0.9,
+                 momentum: float = 0.9, early_stopping: bool = False, validation_fraction: float = 0.1,
+                 patience: int = 3, dtype: str = "float32", random_state: int | None = None,
+                 progress: bool | str = "auto") -> None:
         self.reg = reg
         self.penalty = penalty
         self.beta = beta
@@ -127,14 +134,14 @@ class LinearClassifier(TrainedClassifier):
                            dtype=np.dtype(self.dtype), rng=rng)
 
     @property
-    def coef_(self):
+    def coef_(self) -> np.ndarray:
         return self.model_.params["W"].T
 
     @property
-    def intercept_(self):
+    def intercept_(self) -> np.ndarray:
         return self.model_.params["b"]
 
-    def templates(self, image_shape=None):
+    def templates(self, image_shape: tuple[int, ...] | None = None) -> np.ndarray:
         """The weights as one image per class (n_classes, *image_shape), the 'templates'
         a linear classifier matches against (rescaled to [0, 1] for display)."""
         W = self.model_.params["W"].T.astype(np.float64)
@@ -149,11 +156,11 @@ class SoftmaxClassifier(LinearClassifier):
 
     _loss = "softmax"
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Softmax of the class scores; columns follow classes_."""
         return softmax_proba(self._scores(X).astype(np.float64))
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         return np.log(self.predict_proba(X))
 
 
@@ -164,10 +171,11 @@ class LinearSVM(LinearClassifier):
 
     _loss = "svm"
 
-    def __init__(self, reg=1e-4, penalty="l2", beta=0.5, optimizer="adam", lr=3e-3, batch_size="auto",
-                 epochs=20, lr_decay=0.9, momentum=0.9, early_stopping=False, validation_fraction=0.1,
-                 patience=3, dtype="float32", random_state=None, progress="auto", margin=1.0,
-                 squared=False):
+    def __init__(self, reg: float = 1e-4, penalty: str = "l2", beta: float = 0.5, optimizer: str = "adam",
+                 lr: float = 3e-3, batch_size: int | str = "auto", epochs: int = 20, lr_decay: float = 0.9,
+                 momentum: float = 0.9, early_stopping: bool = False, validation_fraction: float = 0.1,
+                 patience: int = 3, dtype: str = "float32", random_state: int | None = None,
+                 progress: bool | str = "auto", margin: float = 1.0, squared: bool = False) -> None:
         super().__init__(reg=reg, penalty=penalty, beta=beta, optimizer=optimizer, lr=lr,
                          batch_size=batch_size, epochs=epochs, lr_decay=lr_decay, momentum=momentum,
                          early_stopping=early_stopping, validation_fraction=validation_fraction,

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import check_int, check_int_array, check_labels
 
 __all__ = ["accuracy", "top_k_accuracy", "confusion_matrix"]
 
 
-def accuracy(y_true, y_pred):
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Share of predictions equal to the true labels."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
@@ -18,7 +19,7 @@ def accuracy(y_true, y_pred):
     return float(np.mean(y_true == y_pred))
 
 
-def top_k_accuracy(y_true, scores, k=5):
+def top_k_accuracy(y_true: ArrayLike, scores: ArrayLike, k: int = 5) -> float:
     """Share of samples whose true class index is among the k highest scores.
 
     scores: (n, n_classes), columns in class-index order; y_true: class indices in
@@ -41,7 +42,7 @@ def top_k_accuracy(y_true, scores, k=5):
     return float(np.mean((top == y_true[:, None]).any(axis=1)))
 
 
-def confusion_matrix(y_true, y_pred, n_classes=None):
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None) -> np.ndarray:
     """(n_classes, n_classes) counts: row = true class index, column = predicted.
     Labels must be integer class indices (floats such as 1.7 are refused, not truncated)."""
     y_true = check_int_array(y_true, "y_true").astype(np.int64)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import ops
 from ._validation import check_int
@@ -24,8 +27,9 @@ def _bar(it, show, desc, total=None):
     return tqdm(it, desc=desc, total=total, leave=False)
 
 
-def cross_validate_k(X, y, ks, folds=5, metric="l2", weights="uniform", tie_break="nearest",
-                     random_state=0, progress="auto", backend="auto"):
+def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int = 5, metric: str = "l2",
+                     weights: str = "uniform", tie_break: str = "nearest", random_state: int | None = 0,
+                     progress: bool | str = "auto", backend: str = "auto") -> dict[str, Any]:
     """k-fold cross-validation of kNN over every k in ``ks`` at the cost of one search per fold.
 
     Each fold runs one fused :func:`imgclf.ops.knn` with k = max(ks); every k is then scored
@@ -68,8 +72,9 @@ def cross_validate_k(X, y, ks, folds=5, metric="l2", weights="uniform", tie_brea
             "metric": metric, "folds": folds, "seconds": time.perf_counter() - t0}
 
 
-def validation_search(make_estimator, X_train, y_train, X_val, y_val, params, n_iter=None,
-                      random_state=0, progress="auto"):
+def validation_search(make_estimator: Callable[..., Any], X_train: ArrayLike, y_train: ArrayLike, X_val: ArrayLike,
+                      y_val: ArrayLike, params: dict[str, Sequence[Any]], n_iter: int | None = None,
+                      random_state: int | None = 0, progress: bool | str = "auto") -> tuple[Any, list[dict[str, Any]]]:
     """Fit ``make_estimator(**p)`` on the training split for each parameter setting p and
     score it on the validation split.
 

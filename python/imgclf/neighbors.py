@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -48,7 +49,8 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, k=5, metric="l2", weights="uniform", tie_break="nearest", backend="auto"):
+    def __init__(self, k: int = 5, metric: str = "l2", weights: str = "uniform", tie_break: str = "nearest",
+                 backend: str = "auto") -> None:
         self.k = k
         self.metric = metric
         self.weights = weights
@@ -66,7 +68,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
             raise ValueError(f"tie_break must be 'nearest' or 'smallest', got {self.tie_break!r}")
         _backend.resolve(self.backend)
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> KNearestNeighbor:
         """Memorize the training images X (n_samples, ...) and their labels y."""
         self._check_params()
         X = flatten_images(X)
@@ -123,7 +125,8 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
             raise ValueError(f"k={self.k} is larger than the {self._X.shape[0]} training samples")
         return X
 
-    def kneighbors(self, X, n_neighbors=None, return_distance=True):
+    def kneighbors(self, X: ArrayLike, n_neighbors: int | None = None,
+                   return_distance: bool = True) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         """Distances and training indices of the nearest neighbours of each row of X,
         ordered by (distance, index)."""
         X = self._query(X)
@@ -137,7 +140,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         return ops.vote(y[idx], len(self.classes_), dist, self.weights,
                         tie_break=self.tie_break, backend=self.backend)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most voted label of each image."""
         labels, _ = self._vote(X)
         if _is_cupy(labels):
@@ -148,14 +151,14 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
             return self.classes_[labels.get()]  # strings live on the host
         return self.classes_[labels]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Share of the (weighted) votes each class receives; columns follow classes_."""
         _, scores = self._vote(X)
         total = scores.sum(axis=1, keepdims=True)
         total[total == 0] = 1.0
         return scores / total
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean accuracy; for CuPy inputs it is computed on the GPU (one value comes back)."""
         if _is_cupy(X) and sample_weight is None:
             import cupy

@@ -1,7 +1,10 @@
 """TwoLayerNet: affine - ReLU - affine, trained with the softmax or SVM loss."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import ops
 from ._trained import TrainedClassifier, softmax_proba
@@ -22,8 +25,9 @@ class NetModel:
 
     accepts_rows = True
 
-    def __init__(self, d, hidden, n_classes, loss="softmax", reg=0.0, penalty="l2", beta=0.5,
-                 margin=1.0, dtype=np.float32, rng=None, preprocess=None):
+    def __init__(self, d: int, hidden: int, n_classes: int, loss: str = "softmax", reg: float = 0.0,
+                 penalty: str = "l2", beta: float = 0.5, margin: float = 1.0, dtype: DTypeLike = np.float32,
+                 rng: int | np.random.Generator | None = None, preprocess: Any = None) -> None:
         rng = np.random.default_rng(rng)
         dtype = np.dtype(dtype)
         self.params = {
@@ -66,7 +70,7 @@ class NetModel:
         s += P["b2"]
         return h, s
 
-    def loss(self, X, y, rows=None):
+    def loss(self, X: ArrayLike, y: ArrayLike, rows: ArrayLike | None = None) -> tuple[float, dict[str, np.ndarray]]:
         P = self.params
         x = self._input(X, rows, reuse=True)
         h, s = self._forward(x, reuse=True)
@@ -85,10 +89,10 @@ class NetModel:
                 value += rv
         return value, g
 
-    def scores(self, X):
+    def scores(self, X: ArrayLike) -> np.ndarray:
         return self._forward(self._input(X))[1]
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         return np.argmax(self.scores(X), axis=1)
 
 
@@ -110,10 +114,11 @@ class TwoLayerNet(TrainedClassifier):
 
     _lbfgs_ok = True
 
-    def __init__(self, hidden=256, activation="relu", loss="softmax", reg=1e-4, penalty="l2", beta=0.5,
-                 optimizer="adam", lr=1e-3, batch_size="auto", epochs=20, lr_decay=0.9, momentum=0.9,
-                 early_stopping=False, validation_fraction=0.1, patience=3, dtype="float32",
-                 random_state=None, progress="auto"):
+    def __init__(self, hidden: int = 256, activation: str = "relu", loss: str = "softmax", reg: float = 1e-4,
+                 penalty: str = "l2", beta: float = 0.5, optimizer: str = "adam", lr: float = 1e-3,
+                 batch_size: int | str = "auto", epochs: int = 20, lr_decay: float = 0.9, momentum: float = 0.9,
+                 early_stopping: bool = False, validation_fraction: float = 0.1, patience: int = 3,
+                 dtype: str = "float32", random_state: int | None = None, progress: bool | str = "auto") -> None:
         self.hidden = hidden
         self.activation = activation
         self.loss = loss
@@ -146,7 +151,7 @@ class TwoLayerNet(TrainedClassifier):
         return NetModel(d, int(self.hidden), C, loss=self.loss, reg=float(self.reg), penalty=self.penalty,
                         beta=float(self.beta), dtype=np.dtype(self.dtype), rng=rng)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Softmax of the class scores (meaningful for loss="softmax"); columns follow classes_."""
         if self.loss != "softmax":
             raise AttributeError("predict_proba needs loss='softmax'")

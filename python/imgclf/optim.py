@@ -9,6 +9,9 @@ State (velocity, caches, moments) is created on the first step, one array per pa
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from . import ops
@@ -28,7 +31,7 @@ class Optimizer:
 
     n_states = 0
 
-    def __init__(self, lr):
+    def __init__(self, lr: float) -> None:
         self.lr = _positive(lr, "lr")
         self.state = {}
         self.steps = 0
@@ -58,12 +61,12 @@ class Optimizer:
             out.append(col)
         return out
 
-    def step(self, params, grads):
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         keys, p, g = self._pairs(params, grads)
         self.steps += 1
         self._update(p, g, self._states(keys, p))
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the state (moments, caches) and the step count."""
         self.state.clear()
         self.steps = 0
@@ -80,7 +83,7 @@ class SGD(Optimizer):
     change-of-variables form w += -rho v_old + (1 + rho) v.
     """
 
-    def __init__(self, lr=1e-2, momentum=0.0, nesterov=False):
+    def __init__(self, lr: float = 1e-2, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(lr)
         self.momentum = float(momentum)
         if not 0 <= self.momentum < 1:
@@ -104,7 +107,7 @@ class AdaGrad(Optimizer):
 
     n_states = 1
 
-    def __init__(self, lr=1e-2, eps=1e-8):
+    def __init__(self, lr: float = 1e-2, eps: float = 1e-8) -> None:
         super().__init__(lr)
         self.eps = _positive(eps, "eps", allow_zero=True)
 
@@ -117,7 +120,7 @@ class RMSProp(Optimizer):
 
     n_states = 1
 
-    def __init__(self, lr=1e-3, decay=0.99, eps=1e-8):
+    def __init__(self, lr: float = 1e-3, decay: float = 0.99, eps: float = 1e-8) -> None:
         super().__init__(lr)
         self.decay = float(decay)
         self.eps = _positive(eps, "eps", allow_zero=True)
@@ -131,7 +134,8 @@ class Adam(Optimizer):
 
     n_states = 2
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         self.beta1, self.beta2 = float(beta1), float(beta2)
         self.eps = _positive(eps, "eps", allow_zero=True)
@@ -145,7 +149,7 @@ class Adam(Optimizer):
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
-def make_optimizer(name, lr, momentum=0.9):
+def make_optimizer(name: str, lr: float, momentum: float = 0.9) -> Optimizer:
     """An optimizer from its name (one of OPTIMIZERS) or an Optimizer instance."""
     if isinstance(name, Optimizer):
         return name
@@ -164,7 +168,8 @@ def make_optimizer(name, lr, momentum=0.9):
     raise ValueError(f"optimizer must be one of {OPTIMIZERS} or an imgclf.optim.Optimizer, got {name!r}")
 
 
-def lbfgs(loss_fn, params, maxiter=100, tol=1e-6, callback=None):
+def lbfgs(loss_fn: Callable[[], tuple[float, dict[str, np.ndarray]]], params: dict[str, np.ndarray],
+          maxiter: int = 100, tol: float = 1e-6, callback: Callable[..., Any] | None = None) -> Any:
     """Full-batch L-BFGS (SciPy's L-BFGS-B) over a dict of parameter arrays.
 
     loss_fn() -> (loss, grads) must read the current ``params`` (a dict of arrays, updated

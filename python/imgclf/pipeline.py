@@ -10,6 +10,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from .model_selection import cross_validate_k, validation_search
 from .neighbors import KNearestNeighbor
 from .network import TwoLayerNet
 
-__all__ = ["run_pipeline", "prepare_out", "publish", "REPORT_MARKER"]
+__all__ = ["run_pipeline", "prepare_out", "publish", "REPORT_MARKER", "table", "report_figures"]
 
 
 def _log(msg):
@@ -55,7 +57,7 @@ def _features(X, shape):
 REPORT_MARKER = ".imgclf-report"  # written into every report folder: what it owns
 
 
-def prepare_out(out, force=False):
+def prepare_out(out: str, force: bool = False) -> str:
     """Check that a report can be written to ``out`` and create the staging folder the new
     report is written into; called before any work, so a bad ``out`` fails at once.
 
@@ -101,7 +103,7 @@ def _owned_files(folder):
             and n not in (".", "..", REPORT_MARKER)]
 
 
-def publish(stage, out):
+def publish(stage: str, out: str) -> None:
     """Move the finished report from ``stage`` to ``out``: a rename when ``out`` does not
     exist; otherwise the old report's own files are replaced one by one and every other
     file in ``out`` is left alone."""
@@ -122,8 +124,9 @@ def publish(stage, out):
     os.rmdir(stage)
 
 
-def run_pipeline(dataset="digits", data_dir=None, out="imgclf-report", force=False, quick=False,
-                 seed=0, backend="auto", progress="auto"):
+def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str = "imgclf-report",
+                 force: bool = False, quick: bool = False, seed: int = 0, backend: str = "auto",
+                 progress: bool | str = "auto") -> dict:
     """Run the pipeline and write the report; returns the results dict (also in results.json).
 
     The report is written to a staging folder and moved into ``out`` only when it is
@@ -282,14 +285,22 @@ def _json_default(o):
     raise TypeError(type(o).__name__)
 
 
-def table(res):
-    """The results as a fixed-width text table."""
-    hdr = f"{'model':22} {'hyperparameters':38} {'val acc':>8} {'test acc':>8} {'top-5':>6} {'fit s':>7} {'pred s':>7}  backend"
+def _params_text(params: dict) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+
+def table(res: dict) -> str:
+    """The results as a fixed-width text table; every column is as wide as its longest
+    entry, so no model name or hyperparameter is cut short."""
+    params = [_params_text(r["params"]) for r in res["models"]]
+    wm = max([len("model")] + [len(r["model"]) for r in res["models"]])
+    wp = max([len("hyperparameters")] + [len(p) for p in params])
+    hdr = (f"{'model':{wm}} {'hyperparameters':{wp}} {'val acc':>8} {'test acc':>8} {'top-5':>6} {'fit s':>7} "
+           f"{'pred s':>7}  backend")
     lines = [hdr, "-" * len(hdr)]
-    for r in res["models"]:
-        p = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
+    for r, p in zip(res["models"], params):
         top5 = f"{r['top5']:.4f}" if r["top5"] is not None else "-"
-        lines.append(f"{r['model']:22} {p[:38]:38} {r['val_acc']:8.4f} {r['test_acc']:8.4f} {top5:>6} "
+        lines.append(f"{r['model']:{wm}} {p:{wp}} {r['val_acc']:8.4f} {r['test_acc']:8.4f} {top5:>6} "
                      f"{r['fit_s']:7.2f} {r['predict_s']:7.2f}  {r['backend']}")
     return "\n".join(lines)
 
@@ -312,7 +323,7 @@ def _markdown(res):
            "| model | hyperparameters | val acc | test acc | top-5 | fit s | predict s | backend |",
            "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in res["models"]:
-        p = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
+        p = _params_text(r["params"])
         top5 = f"{r['top5']:.4f}" if r["top5"] is not None else "-"
         out.append(f"| {r['model']} | {p} | {r['val_acc']:.4f} | {r['test_acc']:.4f} | {top5} | "
                    f"{r['fit_s']:.2f} | {r['predict_s']:.2f} | {r['backend']} |")
@@ -330,79 +341,131 @@ def _markdown(res):
 
 
 def _figures(out, res, softmax, shape, classes):
+    """Write the report's figures into ``out``; returns their file names."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
+    except ImportError as exc:  # a dependency, but a broken install should still give a report
+        _log(f"  no figures: matplotlib did not import ({exc})")
         return []
     made = []
+    for name, fig in report_figures(res, softmax, shape, classes).items():
+        fig.savefig(os.path.join(out, name), dpi=110)
+        plt.close(fig)
+        made.append(name)
+    return made
+
+
+def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None = None,
+                   classes: Sequence[Any] | None = None) -> dict:
+    """The figures of an ``imgclf run`` report as matplotlib Figures, by file name:
+    knn_cv.png (accuracy against k), training.png (loss and accuracy per epoch),
+    templates.png (softmax weights per class, when ``softmax`` is given) and confusion.png.
+    ``res`` is the results dict that :func:`run_pipeline` returns."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    classes = list(res["classes"] if classes is None else classes)
+    figs = {}
+
     fig, ax = plt.subplots(figsize=(6, 4))
+    ks = sorted({k for c in res["knn_cv"].values() for k in c["ks"]})
     for m, c in res["knn_cv"].items():
-        ax.errorbar(c["ks"], c["mean"], yerr=c["std"], marker="o", capsize=3, label=m.upper())
-    ax.set_xlabel("k")
+        ax.errorbar(c["ks"], c["mean"], yerr=c["std"], marker="o", capsize=3,
+                    label=f"{m.upper()} (best k={c['best_k']})")
+    ax.set_xticks(ks)  # k is an integer: one tick per k tried
+    ax.set_xlabel("k (neighbours)")
     ax.set_ylabel("cross-validation accuracy")
-    ax.set_title(f"kNN on {res['dataset']}")
+    ax.set_title(f"kNN on {res['dataset']}: accuracy against k")
+    ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "knn_cv.png"), dpi=110)
-    plt.close(fig)
-    made.append("knn_cv.png")
+    figs["knn_cv.png"] = fig
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name, h in res["histories"].items():
-        loss = np.asarray(h["loss"])
+        loss = np.asarray(h["loss"], dtype=float)
+        ep_loss = np.arange(1, len(loss) + 1) * (len(h["train_acc"]) / max(len(loss), 1))
         w = max(1, len(loss) // 100)
         smooth = np.convolve(loss, np.ones(w) / w, mode="valid")
-        axes[0].plot(smooth, label=name)
+        axes[0].plot(ep_loss[w - 1:], smooth, label=name)
         ep = np.arange(1, len(h["train_acc"]) + 1)
-        line, = axes[1].plot(ep, h["train_acc"], label=f"{name} train")
+        line, = axes[1].plot(ep, h["train_acc"], marker=".", label=f"{name} train")
         if h.get("val_acc"):
-            axes[1].plot(np.arange(1, len(h["val_acc"]) + 1), h["val_acc"], "--", color=line.get_color(),
-                         label=f"{name} val")
-    axes[0].set_xlabel("iteration")
-    axes[0].set_ylabel("training loss")
+            axes[1].plot(np.arange(1, len(h["val_acc"]) + 1), h["val_acc"], "--", marker=".",
+                         color=line.get_color(), label=f"{name} validation")
+    axes[0].set_title("Training loss (minibatches, smoothed)")
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("training loss (log scale)")
     axes[0].set_yscale("log")
     axes[0].legend()
+    axes[1].set_title("Accuracy per epoch")
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("accuracy")
     axes[1].legend(fontsize=7)
+    for a in axes:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        a.grid(alpha=0.3)
+    fig.suptitle(f"Training on {res['dataset']} (the chosen settings of each model)")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "training.png"), dpi=110)
-    plt.close(fig)
-    made.append("training.png")
+    figs["training.png"] = fig
 
-    if softmax is not None:
+    if softmax is not None and shape is not None:
         T = softmax.templates(shape)
         n = len(T)
         cols = min(n, 10)
         rows_ = (n + cols - 1) // cols
-        fig, axes = plt.subplots(rows_, cols, figsize=(1.3 * cols, 1.5 * rows_), squeeze=False)
+        fig, axes = plt.subplots(rows_, cols, figsize=(1.3 * cols, 1.5 * rows_ + 0.5), squeeze=False)
         for i, ax in enumerate(axes.ravel()):
             ax.axis("off")
             if i < n:
                 img = T[i]
                 ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
-                ax.set_title(str(classes[i])[:10], fontsize=7)
+                ax.set_title(str(classes[i])[:12], fontsize=7)
+        fig.suptitle("Softmax weights as one template image per class")
         fig.tight_layout()
-        fig.savefig(os.path.join(out, "templates.png"), dpi=110)
-        plt.close(fig)
-        made.append("templates.png")
+        figs["templates.png"] = fig
 
-    cm = np.asarray(res["confusion"]["matrix"])
-    fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(len(classes)))
-    ax.set_yticks(range(len(classes)))
-    ax.set_xticklabels([str(c)[:10] for c in classes], rotation=90, fontsize=7)
-    ax.set_yticklabels([str(c)[:10] for c in classes], fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"{res['confusion']['model']}: test set")
-    fig.colorbar(im)
+    figs["confusion.png"] = _confusion_figure(np.asarray(res["confusion"]["matrix"]), classes,
+                                              f"{res['confusion']['model']} on the {res['dataset']} test set")
+    return figs
+
+
+def _confusion_figure(cm, classes, title):
+    """Counts in the cells on a logarithmic colour scale, so that a class pair confused
+    once is as visible as the diagonal; empty cells stay white."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    C = len(classes)
+    size = min(4 + 0.45 * C, 16)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    shown = np.ma.masked_equal(cm, 0)
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
+    norm = LogNorm(vmin=1, vmax=max(int(cm.max()), 2))
+    im = ax.imshow(shown, cmap=cmap, norm=norm)
+    if C <= 30:  # numbers in the cells while they still fit
+        fs = 8 if C <= 12 else 6
+        for i in range(C):
+            for j in range(C):
+                if cm[i, j]:
+                    r, g, b, _ = cmap(norm(cm[i, j]))
+                    dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                    ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=fs,
+                            color="white" if dark else "black")
+    labels = [str(c)[:12] for c in classes]
+    ax.set_xticks(range(C))
+    ax.set_yticks(range(C))
+    ax.set_xticklabels(labels, rotation=90, fontsize=7)
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    acc = np.trace(cm) / max(cm.sum(), 1)
+    ax.set_title(f"Confusion matrix: {title}\n{acc:.1%} correct, {int(cm.sum() - np.trace(cm))} errors")
+    top = max(int(cm.max()), 2)
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000) if t <= top]
+    fig.colorbar(im, ax=ax, ticks=ticks, format="%d", label="images (log scale)")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "confusion.png"), dpi=110)
-    plt.close(fig)
-    made.append("confusion.png")
-    return made
+    return fig

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import sys
 import time
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .optim import Optimizer, make_optimizer
 
@@ -55,9 +57,10 @@ class Trainer:
     it to carry on with the model as it is.
     """
 
-    def __init__(self, model, optimizer="sgd", lr=1e-2, batch_size=256, epochs=10, lr_decay=1.0,
-                 decay_every=1, patience=None, train_acc_samples=5000, random_state=None,
-                 progress="auto", momentum=0.9):
+    def __init__(self, model: Any, optimizer: str | Optimizer = "sgd", lr: float = 1e-2, batch_size: int = 256,
+                 epochs: int = 10, lr_decay: float = 1.0, decay_every: int = 1, patience: int | None = None,
+                 train_acc_samples: int = 5000, random_state: int | None = None, progress: bool | str = "auto",
+                 momentum: float = 0.9) -> None:
         for name in ("params", "loss", "predict"):
             if not hasattr(model, name):
                 raise TypeError(f"model must have a '{name}' attribute (see imgclf.train)")
@@ -84,7 +87,8 @@ class Trainer:
     def _accuracy(self, X, y):
         return float(np.mean(self.model.predict(X) == y))
 
-    def fit(self, X, y, X_val=None, y_val=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, X_val: ArrayLike | None = None,
+            y_val: ArrayLike | None = None) -> dict[str, Any]:
         """Train for ``epochs`` passes (fewer on early stop); returns history.  Ctrl-C: see
         the class docstring (parameters kept, KeyboardInterrupt re-raised)."""
         y = np.asarray(y)

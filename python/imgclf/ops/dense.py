@@ -12,7 +12,9 @@ import numpy as np
 
 from .. import _gpu, _reference, backend as _backend
 from .._validation import FLOATS, KERNEL_DTYPES, apart, array_module, as_matrix, check_choice, check_real, int_rows
-from .dispatch import Op, enum
+from numpy.typing import DTypeLike
+
+from .dispatch import Array, Op, enum
 
 __all__ = ["gemm", "bias_act", "act_backward", "bias_relu", "relu_backward", "affine_rows", "ACTIVATIONS"]
 
@@ -42,7 +44,8 @@ def _gemm_reference(A, B, out, ta, tb, alpha, beta):
 
 
 @_gpu.accepts_torch
-def gemm(A, B, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, backend="auto"):
+def gemm(A: Array, B: Array, out: Array | None = None, *, trans_a: bool = False, trans_b: bool = False,
+         alpha: float = 1.0, beta: float = 0.0, backend: str = "auto") -> Array:
     """``out = alpha * op(A) @ op(B) + beta * out`` (op = transpose when trans_a/trans_b).
 
     float32 or float64, 2-D.  The network layers use it so their matrix products run in
@@ -96,7 +99,7 @@ def _bias_act_reference(h, b, act, slope):
 
 
 @_gpu.accepts_torch
-def bias_act(h, b, activation="relu", *, slope=0.01, backend="auto"):
+def bias_act(h: Array, b: Array, activation: str = "relu", *, slope: float = 0.01, backend: str = "auto") -> Array:
     """In place ``h = act(h + b)``; h (n, H), b (H,).  activation: "relu", "leaky_relu"
     (x for x > 0, ``slope * x`` otherwise), "tanh", "sigmoid" or "identity".  Returns h."""
     activation, slope = _act(activation, slope)
@@ -127,7 +130,8 @@ def _act_backward_reference(dh, h, act, slope):
 
 
 @_gpu.accepts_torch
-def act_backward(dh, h, activation="relu", *, slope=0.01, backend="auto"):
+def act_backward(dh: Array, h: Array, activation: str = "relu", *, slope: float = 0.01,
+                 backend: str = "auto") -> Array:
     """The backward pass through ``h = act(x + b)``, in place: ``dh *= act'(x)`` computed
     from the layer's output h (relu: h > 0; leaky_relu: 1 or slope; tanh: 1 - h^2; sigmoid:
     h (1 - h)).  Returns the column sums of the new dh, the gradient of the layer's bias."""
@@ -146,13 +150,13 @@ def act_backward(dh, h, activation="relu", *, slope=0.01, backend="auto"):
     return ACT_BACKWARD.run(backend, dh, dh, h, activation, slope)
 
 
-def bias_relu(h, b, relu=True, *, backend="auto"):
+def bias_relu(h: Array, b: Array, relu: bool = True, *, backend: str = "auto") -> Array:
     """In place ``h = max(h + b, 0)`` (``relu=False``: ``h += b``): :func:`bias_act` with
     "relu" or "identity".  Returns h."""
     return bias_act(h, b, "relu" if relu else "identity", backend=backend)
 
 
-def relu_backward(dh, h, *, backend="auto"):
+def relu_backward(dh: Array, h: Array, *, backend: str = "auto") -> Array:
     """In place ``dh = 0 where h <= 0`` (the ReLU's backward pass, h its output): returns
     the column sums of dh.  :func:`act_backward` with "relu"."""
     return act_backward(dh, h, "relu", backend=backend)
@@ -173,7 +177,8 @@ def _affine_rows_reference(X, rows, scale, shift, out):
 
 
 @_gpu.accepts_torch
-def affine_rows(X, rows=None, scale=1.0, shift=None, *, dtype=np.float32, out=None, backend="auto"):
+def affine_rows(X: Array, rows: Array | None = None, scale: float = 1.0, shift: Array | None = None, *,
+                dtype: DTypeLike = np.float32, out: Array | None = None, backend: str = "auto") -> Array:
     """``scale * X[rows] - shift`` as ``dtype`` (float32/float64): the input of a dense layer,
     converted as the minibatch is drawn, so uint8 images stay uint8 in memory."""
     dtype = np.dtype(dtype)

@@ -15,20 +15,29 @@ registered by :mod:`imgclf.dask` when it is imported).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
 from .. import backend as _backend
 
-__all__ = ["Op", "OPS", "enum"]
+__all__ = ["Op", "OPS", "enum", "Array", "Params"]
+
+# Arrays the ops take and give: NumPy arrays, or CuPy arrays / torch tensors where a
+# docstring says so (they stay on their device).
+Array = Any
+# one array, or a list of them (the multi-tensor form of the optimizer steps)
+Params = Union[Array, Sequence[Array]]
 
 
 class Op:
     """One op's implementations, one per backend."""
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = name
         self.impls = {}  # backend name -> (usable or None, run)
         OPS[name] = self
 
-    def register(self, backend, usable=None):
+    def register(self, backend: str, usable: Callable[..., bool] | None = None) -> Callable[[Callable], Callable]:
         """Decorator: ``run`` is this op on ``backend``; ``usable(*args, **kwargs)`` (optional)
         says whether it takes these arguments."""
         def deco(run):
@@ -36,11 +45,11 @@ class Op:
             return run
         return deco
 
-    def backends_for(self, backend, like):
+    def backends_for(self, backend: str, like: Any) -> list[str]:
         """The backend names that would be tried for ``like``, in order."""
         return [b for b in _backend.candidates(backend, like) if b in self.impls and _backend.available(b)]
 
-    def run(self, backend, like, *args, **kwargs):
+    def run(self, backend: str, like: Any, *args: Any, **kwargs: Any) -> Any:
         """Run the first registered, available backend whose implementation is usable."""
         tried = _backend.candidates(backend, like)
         for name in tried:
@@ -53,7 +62,7 @@ class Op:
         raise TypeError(f"{self.name}: no backend takes these inputs (tried {', '.join(tried)}; "
                         f"registered: {', '.join(self.impls) or 'none'})")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<imgclf op {self.name}: {', '.join(self.impls)}>"
 
 
@@ -62,7 +71,7 @@ OPS = {}  # name -> Op: every op of imgclf.ops, for introspection and tests
 _ENUMS = {}
 
 
-def enum(module, kind, name):
+def enum(module: Any, kind: str, name: str) -> Any:
     """The compiled module's enum member for a public string: enum(_cpu, "Metric", "l2")."""
     key = (id(module), kind, name)
     v = _ENUMS.get(key)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _gpu, _reference, backend as _backend
 from .._validation import check_choice, check_int, prepare_pair
-from .dispatch import Op, enum
+from .dispatch import Array, Op, enum
 
 __all__ = ["pairwise_distances", "knn", "vote", "METRICS", "WEIGHTS", "TIE_BREAKS"]
 
@@ -162,7 +162,7 @@ def _pairwise_reference(X, Y, metric):
 
 
 @_gpu.accepts_torch
-def pairwise_distances(X, Y=None, metric="l2", *, backend="auto"):
+def pairwise_distances(X: Array, Y: Array | None = None, metric: str = "l2", *, backend: str = "auto") -> Array:
     """Distance matrix between the rows of X and the rows of Y (Y defaults to X).
 
     metric: "l1" (sum of absolute differences), "l2" (Euclidean) or "sqeuclidean".
@@ -200,7 +200,7 @@ def _knn_reference(X, Y, k, metric):
 
 
 @_gpu.accepts_torch
-def knn(queries, train, k, metric="l2", *, backend="auto"):
+def knn(queries: Array, train: Array, k: int, metric: str = "l2", *, backend: str = "auto") -> tuple[Array, Array]:
     """The k nearest training rows of every query.
 
     Returns ``(distances, indices)``, each (n_queries, k); each row is ordered by
@@ -245,8 +245,8 @@ def _vote_reference(L, n_classes, D, weights, tie_break):
 
 
 @_gpu.accepts_torch
-def vote(neighbor_labels, n_classes, distances=None, weights="uniform", *, tie_break="nearest",
-         backend="auto"):
+def vote(neighbor_labels: Array, n_classes: int, distances: Array | None = None, weights: str = "uniform", *,
+         tie_break: str = "nearest", backend: str = "auto") -> tuple[Array, Array]:
     """Vote over each query's neighbour labels (columns ordered nearest first, as
     :func:`knn` returns them).
 

@@ -13,7 +13,7 @@ import numpy as np
 from .. import _gpu, _reference, backend as _backend
 from .._validation import (FLOATS, KERNEL_DTYPES, apart, as_matrix, check_choice, check_real, class_labels,
                            int_rows, kernel_form)
-from .dispatch import Op, enum
+from .dispatch import Array, Op, enum
 
 __all__ = ["softmax_loss", "svm_loss", "penalty", "linear_loss", "check_penalty", "LOSSES", "PENALTIES"]
 
@@ -25,7 +25,7 @@ PENALTY = Op("penalty")
 LINEAR_LOSS = Op("linear_loss")
 
 
-def check_penalty(penalty, reg, beta):
+def check_penalty(penalty: str, reg: float, beta: float) -> tuple[float, float]:
     """(reg, beta) as floats after checking a penalty's arguments (shared by the estimators)."""
     check_choice(penalty, "penalty", PENALTIES)
     reg = check_real(reg, "reg", low=0.0)
@@ -71,7 +71,7 @@ def _class_loss_reference(S, Y, kind, margin):
 
 
 @_gpu.accepts_torch
-def softmax_loss(scores, y, *, backend="auto"):
+def softmax_loss(scores: Array, y: Array, *, backend: str = "auto") -> tuple[float, Array]:
     """Softmax (cross-entropy) loss of class scores, averaged over the batch.
 
     scores: (n, C) float array; y: (n,) integer labels in [0, C).
@@ -85,7 +85,8 @@ def softmax_loss(scores, y, *, backend="auto"):
 
 
 @_gpu.accepts_torch
-def svm_loss(scores, y, margin=1.0, squared=False, *, backend="auto"):
+def svm_loss(scores: Array, y: Array, margin: float = 1.0, squared: bool = False, *,
+             backend: str = "auto") -> tuple[float, Array]:
     """Multiclass SVM (hinge) loss, averaged over the batch.
 
     L_i = sum_{j != y_i} max(0, s_ij - s_i,y_i + margin): summed over the wrong classes and
@@ -118,7 +119,8 @@ def _penalty_reference(W, reg, kind, beta, grad):
 
 
 @_gpu.accepts_torch
-def penalty(W, reg, penalty="l2", *, beta=0.5, grad=None, backend="auto"):
+def penalty(W: Array, reg: float, penalty: str = "l2", *, beta: float = 0.5, grad: Array | None = None,
+            backend: str = "auto") -> tuple[float, Array]:
     """Weight penalty ``reg * R(W)`` and its gradient.
 
     R(W) = sum W^2 ("l2", gradient 2W), sum |W| ("l1", gradient sign(W), 0 at 0) or
@@ -172,8 +174,9 @@ def _linear_loss_reference(X, y, W, b, loss, rows, scale, shift, margin, reg, pe
 
 
 @_gpu.accepts_torch
-def linear_loss(X, y, W, b, loss="softmax", *, rows=None, scale=1.0, shift=None, margin=1.0,
-                reg=0.0, penalty="l2", beta=0.5, backend="auto"):
+def linear_loss(X: Array, y: Array, W: Array, b: Array, loss: str = "softmax", *, rows: Array | None = None,
+                scale: float = 1.0, shift: Array | None = None, margin: float = 1.0, reg: float = 0.0,
+                penalty: str = "l2", beta: float = 0.5, backend: str = "auto") -> tuple[float, Array, Array]:
     """Loss and gradients of a linear classifier on a minibatch, fused in one call.
 
     x = scale * X[rows] - shift (rows: optional int indices drawn from X, so uint8 images

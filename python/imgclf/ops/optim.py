@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _gpu, _reference, backend as _backend
 from .._validation import FLOATS, check_int, check_real
-from .dispatch import Op, enum
+from .dispatch import Op, Params, enum
 
 __all__ = ["sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step"]
 
@@ -119,20 +119,22 @@ def _unit(x, name):
 
 
 @_gpu.accepts_torch
-def sgd_step(param, grad, *, lr, backend="auto"):
+def sgd_step(param: Params, grad: Params, *, lr: float, backend: str = "auto") -> None:
     """In place: param -= lr * grad.  Every argument may be one array or a list of arrays
     (the multi-tensor form: one call updates every parameter of a model)."""
     _step("sgd", param, grad, [], backend, lr=lr)
 
 
 @_gpu.accepts_torch
-def momentum_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
+def momentum_step(param: Params, grad: Params, velocity: Params, *, lr: float, rho: float = 0.9,
+                  backend: str = "auto") -> None:
     """In place: velocity = rho * velocity - lr * grad; param += velocity."""
     _step("momentum", param, grad, [velocity], backend, lr=lr, momentum=_unit(rho, "rho"))
 
 
 @_gpu.accepts_torch
-def nesterov_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
+def nesterov_step(param: Params, grad: Params, velocity: Params, *, lr: float, rho: float = 0.9,
+                  backend: str = "auto") -> None:
     """In place, Nesterov momentum in its change-of-variables form:
     v_old = velocity; velocity = rho * velocity - lr * grad;
     param += -rho * v_old + (1 + rho) * velocity."""
@@ -140,21 +142,24 @@ def nesterov_step(param, grad, velocity, *, lr, rho=0.9, backend="auto"):
 
 
 @_gpu.accepts_torch
-def adagrad_step(param, grad, cache, *, lr, eps=1e-8, backend="auto"):
+def adagrad_step(param: Params, grad: Params, cache: Params, *, lr: float, eps: float = 1e-8,
+                 backend: str = "auto") -> None:
     """In place: cache += grad**2; param -= lr * grad / (sqrt(cache) + eps)."""
     _step("adagrad", param, grad, [cache], backend, lr=lr, eps=eps)
 
 
 @_gpu.accepts_torch
-def rmsprop_step(param, grad, cache, *, lr, decay=0.99, eps=1e-8, backend="auto"):
+def rmsprop_step(param: Params, grad: Params, cache: Params, *, lr: float, decay: float = 0.99, eps: float = 1e-8,
+                 backend: str = "auto") -> None:
     """In place: cache = decay * cache + (1 - decay) * grad**2;
     param -= lr * grad / (sqrt(cache) + eps)."""
     _step("rmsprop", param, grad, [cache], backend, lr=lr, decay=_unit(decay, "decay"), eps=eps)
 
 
 @_gpu.accepts_torch
-def adam_step(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-              weight_decay=0.0, backend="auto"):
+def adam_step(param: Params, grad: Params, m: Params, v: Params, *, step: int, lr: float = 1e-3,
+              beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
+              backend: str = "auto") -> None:
     """In place Adam with bias correction and decoupled weight decay (AdamW):
     param *= 1 - lr * weight_decay; m = beta1 m + (1 - beta1) grad;
     v = beta2 v + (1 - beta2) grad**2;

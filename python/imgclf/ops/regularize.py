@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _gpu, _reference, backend as _backend
 from .._validation import FLOATS, array_module, check_int, check_real
-from .dispatch import Op
+from .dispatch import Array, Op
 
 __all__ = ["max_norm", "dropout"]
 
@@ -34,7 +34,7 @@ def _max_norm_reference(W, c):
 
 
 @_gpu.accepts_torch
-def max_norm(W, c, *, backend="auto"):
+def max_norm(W: Array, c: float, *, backend: str = "auto") -> int:
     """The max-norm constraint, in place: every column of W (d, H) -- the incoming weights
     of one unit of a dense layer ``x @ W`` -- whose L2 norm exceeds ``c`` is scaled down to
     norm ``c``; the others are left exactly as they are.  Returns how many columns were
@@ -67,7 +67,7 @@ def _dropout_reference(h, p, seed):
 
 
 @_gpu.accepts_torch
-def dropout(h, p, seed, *, backend="auto"):
+def dropout(h: Array, p: float, seed: int, *, backend: str = "auto") -> int | None:
     """Inverted dropout, in place: each element of h is kept with probability 1 - p (and
     scaled by 1 / (1 - p), so expectations are unchanged) or zeroed.  The mask is a
     counter-based hash of ``seed`` (a non-negative int below 2^64) and the element's index:
