@@ -67,7 +67,8 @@ def _stub_functions(path):
     params, returns = {}, {}
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            params[node.name] = [a.arg for a in node.args.args]
+            kw = [a.arg for a in node.args.kwonlyargs]
+            params[node.name] = [a.arg for a in node.args.args] + (["*", *kw] if kw else [])
             returns[node.name] = ast.unparse(node.returns)
     return params, returns
 
@@ -76,7 +77,8 @@ def _stub_functions(path):
 def test_cpu_stub_matches_the_compiled_module():
     params, returns = _stub_functions(PKG / "_cpu.pyi")
     mod = importlib.import_module("imgclf._cpu")
-    public = {n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))}
+    public = {n for n in dir(mod) if not n.startswith("_") and callable(getattr(mod, n))
+              and not isinstance(getattr(mod, n), type)}  # (the enums are classes)
     assert set(params) == public
     for name in public:
         sig = getattr(mod, name).__doc__.splitlines()[0]  # pybind11: "name(a: T, b: U) -> R"
@@ -93,22 +95,23 @@ def _source_dir():
     candidates = [Path(src)] if src else []
     candidates.append(Path(__file__).resolve().parents[1])
     for c in candidates:
-        if (c / "csrc" / "bindings" / "cuda_module.cpp").is_file():
+        if (c / "csrc" / "bindings" / "cuda" / "module.cpp").is_file():
             return c
     return None
 
 
 def test_cuda_stub_matches_the_bindings():
     """The CPU build has no imgclf._cuda to inspect, so the stub is checked against the
-    binding source: every m.def with its py::arg names, in order."""
+    binding sources (csrc/bindings/cuda/*.cpp): every m.def with its py::arg names, in order."""
     src = _source_dir()
     if src is None:
         pytest.skip("the imgclf source tree is not reachable (set IMGCLF_SOURCE_DIR)")
-    text = (src / "csrc" / "bindings" / "cuda_module.cpp").read_text()
-    body = text[text.index("PYBIND11_MODULE(_cuda"):]
     defs = {}
-    for m in re.finditer(r'm\.def\("(\w+)",(.*?)\);\n(?=\s*(?:m\.def|\}\s*\Z))', body, re.DOTALL):
-        defs[m.group(1)] = re.findall(r'py::arg\("(\w+)"\)', m.group(2))
+    for f in sorted((src / "csrc" / "bindings" / "cuda").glob("*.cpp")):
+        # each m.def's arguments lie between it and the next m.def (lambda bodies hold none)
+        for chunk in re.split(r'\bm\.def\("', f.read_text())[1:]:
+            name = chunk[: chunk.index('"')]
+            defs[name] = [m.group(1) or "*" for m in re.finditer(r'py::arg\("(\w+)"\)|py::kw_only\(\)', chunk)]
     params, _ = _stub_functions(PKG / "_cuda.pyi")
     assert defs and params == defs
 

@@ -42,7 +42,7 @@ constexpr int MR = 4;
 constexpr int64_t KC = 1024;
 
 template <class T>
-constexpr int64_t NR = 2 * 64 / sizeof(T);  // two cache lines of columns
+constexpr int64_t NR = 2 * kLineBytes / sizeof(T);  // two SIMD registers of columns
 
 // element (r, c) of op(X) where X is (rows x cols) row-major before the transpose
 template <class T>
@@ -94,7 +94,7 @@ void pack_a(const T* A, int64_t lda, bool ta, int64_t m0, int64_t mm, int64_t k0
 template <class T>
 void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C, int64_t ldc,
            int64_t mm, int64_t nn, T alpha, T beta, bool first) {
-  constexpr int64_t v = 64 / sizeof(T);
+  constexpr int64_t v = kLineBytes / sizeof(T);
   Line<T> c0[MR], c1[MR];
   for (int r = 0; r < MR; ++r) c0[r] = c1[r] = Line<T>{};
   for (int64_t k = 0; k < kc; ++k) {

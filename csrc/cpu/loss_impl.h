@@ -38,7 +38,7 @@ namespace loss_detail {
 namespace {  // internal linkage: each SIMD level keeps its own copies
 
 template <class T>
-constexpr int64_t V = 64 / sizeof(T);  // elements per cache line / AVX-512 vector
+constexpr int64_t V = kLineBytes / sizeof(T);  // elements per Line (one SIMD register)
 
 inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
@@ -142,27 +142,21 @@ namespace {
 
 // V<T> consecutive Src values converted to one Line<T>.  (GCC 12 lowers a u8 -> float
 // __builtin_convertvector to scalar code, so the widening conversions use intrinsics.)
+constexpr int kF = kLineBytes / 4, kD = kLineBytes / 8;  // floats, doubles per Line
 inline LineF load_cvt(const uint8_t* p, float*) {
 #if defined(__AVX512F__)
   return (LineF)_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 #elif defined(__AVX2__)
-  const __m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-  const __m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8))));
-  LineF r;
-  std::memcpy(&r, &lo, 32);
-  std::memcpy(reinterpret_cast<char*>(&r) + 32, &hi, 32);
-  return r;
+  return (LineF)_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 #elif defined(__SSE2__)
-  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), z = _mm_setzero_si128();
-  const __m128i l16 = _mm_unpacklo_epi8(x, z), h16 = _mm_unpackhi_epi8(x, z);
-  const __m128 q[4] = {_mm_cvtepi32_ps(_mm_unpacklo_epi16(l16, z)), _mm_cvtepi32_ps(_mm_unpackhi_epi16(l16, z)),
-                       _mm_cvtepi32_ps(_mm_unpacklo_epi16(h16, z)), _mm_cvtepi32_ps(_mm_unpackhi_epi16(h16, z))};
-  LineF r;
-  std::memcpy(&r, q, 64);
-  return r;
+  int32_t w;
+  std::memcpy(&w, p, 4);
+  const __m128i z = _mm_setzero_si128();
+  const __m128i x = _mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(w), z), z);
+  return (LineF)_mm_cvtepi32_ps(x);
 #else
   LineF r;
-  for (int l = 0; l < 16; ++l) r[l] = float(p[l]);
+  for (int l = 0; l < kF; ++l) r[l] = float(p[l]);
   return r;
 #endif
 }
@@ -171,7 +165,7 @@ inline LineD load_cvt(const uint8_t* p, double*) {
   return (LineD)_mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 #else
   LineD r;
-  for (int l = 0; l < 8; ++l) r[l] = double(p[l]);
+  for (int l = 0; l < kD; ++l) r[l] = double(p[l]);
   return r;
 #endif
 }
@@ -179,15 +173,17 @@ inline LineF load_cvt(const float* p, float*) { return load(p); }
 inline LineD load_cvt(const float* p, double*) {
 #if defined(__AVX512F__)
   return (LineD)_mm512_cvtps_pd(_mm256_loadu_ps(p));
+#elif defined(__AVX2__)
+  return (LineD)_mm256_cvtps_pd(_mm_loadu_ps(p));
 #else
   LineD r;
-  for (int l = 0; l < 8; ++l) r[l] = double(p[l]);
+  for (int l = 0; l < kD; ++l) r[l] = double(p[l]);
   return r;
 #endif
 }
 inline LineF load_cvt(const double* p, float*) {
   LineF r;
-  for (int l = 0; l < 16; ++l) r[l] = float(p[l]);
+  for (int l = 0; l < kF; ++l) r[l] = float(p[l]);
   return r;
 }
 inline LineD load_cvt(const double* p, double*) { return load(p); }
@@ -199,7 +195,14 @@ inline T hsum(const Line<T>& a) {
   return s;
 }
 
+// classes per register block: 2 x CBMAX accumulators plus 3 operands must fit the level's
+// registers (32 zmm under AVX-512; 16 ymm / xmm otherwise, where 5 also splits 10 classes
+// evenly)
+#if defined(__AVX512F__)
 constexpr int CBMAX = 10;
+#else
+constexpr int CBMAX = 5;
+#endif
 
 // raw[r][c] = X_r . WT_c for two rows and CB classes (WT: classes x d)
 template <int CB, class T, class Src>
@@ -333,7 +336,7 @@ static double linear_loss(const Src* X, int64_t d, const int64_t* rows, int64_t 
       cancel.poll();
     }
     // 4. raw X^T dS over feature blocks of 2v (tail: v, then scalars)
-    alignas(64) T acc[CBMAX * 2 * 64 / sizeof(T)];
+    alignas(64) T acc[CBMAX * 2 * kLineBytes / sizeof(T)];
 #pragma omp for schedule(dynamic, 1)
     for (int64_t blk = 0; blk < nblk; ++blk) {
       const int64_t j = blk * 2 * v;

@@ -4,12 +4,54 @@ see README, "GPU").
 Arrays are passed as raw device pointers (int) with their sizes, and every launch goes on
 the given CUDA stream (a cudaStream_t as int); imgclf.ops allocates from CuPy's memory
 pool and calls these.  itemsize selects the element type: 1 = uint8, 4 = float32,
-8 = float64.
+8 = float64.  One binding file per kernel family: csrc/bindings/cuda/<family>.cpp.
 """
+import enum
 
+class Metric(enum.Enum):
+    l1 = ...
+    sqeuclidean = ...
+    l2 = ...
+
+class Weights(enum.Enum):
+    uniform = ...
+    distance = ...
+
+class TieBreak(enum.Enum):
+    nearest = ...
+    smallest = ...
+
+class LossKind(enum.Enum):
+    softmax = ...
+    svm = ...
+    squared_svm = ...
+
+class PenaltyKind(enum.Enum):
+    l2 = ...
+    l1 = ...
+    elasticnet = ...
+
+class Activation(enum.Enum):
+    identity = ...
+    relu = ...
+    leaky_relu = ...
+    tanh = ...
+    sigmoid = ...
+
+class OptimKind(enum.Enum):
+    sgd = ...
+    momentum = ...
+    nesterov = ...
+    adagrad = ...
+    rmsprop = ...
+    adam = ...
+
+# module.cpp: device discovery
 def device_count() -> tuple[int, str]: ...
 def probe(device: int = 0) -> tuple[bool, str]: ...
 def device_name(device: int = 0) -> str: ...
+
+# knn.cpp
 def knn_plan(n_queries: int, n_train: int, k: int, itemsize: int, device: int) -> tuple[int, int]: ...
 def knn(
     queries: int,
@@ -19,15 +61,15 @@ def knn(
     width: int,
     k: int,
     kk: int,
-    metric: int,
+    metric: Metric,
     itemsize: int,
     out_dist: int,
     out_idx: int,
     workspace: int,
     stream: int,
 ) -> None: ...
-def pairwise(
-    X: int, n_X: int, Y: int, n_Y: int, width: int, metric: int, itemsize: int, out: int, stream: int
+def pairwise_distances(
+    X: int, n_X: int, Y: int, n_Y: int, width: int, metric: Metric, itemsize: int, out: int, stream: int
 ) -> None: ...
 def vote(
     labels: int,
@@ -35,18 +77,20 @@ def vote(
     n: int,
     k: int,
     n_classes: int,
-    weights: int,
-    tie_break: int,
+    weights: Weights,
+    tie_break: TieBreak,
     out_labels: int,
     scores: int,
     stream: int,
 ) -> None: ...
+
+# loss.cpp
 def class_loss(
     scores: int,
     n: int,
     n_classes: int,
     y: int,
-    kind: int,
+    kind: LossKind,
     margin: float,
     dscores: int,
     row_loss: int,
@@ -54,16 +98,24 @@ def class_loss(
     itemsize: int,
     stream: int,
 ) -> None: ...
+
+# optim.cpp: tensors = [(param, grad, state0, state1, size)] as device pointers
 def optim_step(
-    kind: int,
+    kind: OptimKind,
     itemsize: int,
     tensors: list[tuple[int, int, int, int, int]],
-    lr: float,
-    a: float,
-    b: float,
-    eps: float,
-    weight_decay: float,
-    bc1: float,
-    bc2: float,
     stream: int,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    decay: float = 0.0,
+    beta1: float = 0.0,
+    beta2: float = 0.0,
+    eps: float = 0.0,
+    weight_decay: float = 0.0,
+    step: int = 1,
 ) -> None: ...
+
+# regularize.cpp
+def max_norm(W: int, d: int, H: int, c: float, norms: int, itemsize: int, stream: int) -> None: ...
+def dropout(h: int, n: int, p: float, seed: int, itemsize: int, stream: int) -> None: ...

@@ -189,7 +189,7 @@ def resolve(backend: str = "auto", array: Any = None) -> str:
     return candidates(backend, array)[0]
 
 
-def max_threads():
+def max_threads() -> int:
     """The most threads :func:`set_num_threads` accepts: 4 per CPU this process may use.
     More only adds contention, and thousands of threads can exhaust memory, which OpenMP
     answers by aborting the process."""
