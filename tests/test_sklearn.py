@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import sklearn.metrics
 import sklearn.metrics.pairwise
 import sklearn.neighbors as skn
-from helpers import exact_distances
+from .helpers import exact_distances
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
