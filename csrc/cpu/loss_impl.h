@@ -288,7 +288,10 @@ static double linear_loss(const Src* X, int64_t d, const int64_t* rows, int64_t 
   const T sc = T(scale), inv_n = T(1.0 / double(B)), rg = T(reg), bt = T(beta);
   const int64_t nblk = (d + 2 * v - 1) / (2 * v);  // backward feature blocks of 2v
   double total = 0, rtotal = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : total, rtotal)
+  // a small minibatch (digits: 84 x 64 x 10) runs on one thread: a parallel region costs
+  // more than its work, and far more when other processes hold the cores
+  const int nth = double(B) * double(d) * double(C) > double(1 << 18) ? threads : 1;
+#pragma omp parallel num_threads(nth) reduction(+ : total, rtotal)
   {
     // 1. W^T, and the constant part of the scores k0_c = b_c - shift . W_c
 #pragma omp for schedule(static)

@@ -267,7 +267,7 @@ def vote(neighbor_labels: Array, n_classes: int, distances: Array | None = None,
         raise ValueError(f"neighbor_labels must be a non-empty 2-D array (n_queries, k), got shape {L.shape}")
     if L.dtype.kind not in "iu":
         raise TypeError(f"neighbor_labels must be integers, got dtype {L.dtype}")
-    if bool((L < 0).any()) or bool((L >= n_classes).any()):
+    if int(L.min()) < 0 or int(L.max()) >= n_classes:  # (reductions: no temporaries)
         raise ValueError(f"neighbor_labels must lie in [0, n_classes={n_classes})")
     L = xp.ascontiguousarray(L, dtype=xp.int64)
     D = None
@@ -278,7 +278,8 @@ def vote(neighbor_labels: Array, n_classes: int, distances: Array | None = None,
         if D.shape != L.shape:
             raise ValueError(f"distances has shape {D.shape} but neighbor_labels has {L.shape}")
         D = xp.ascontiguousarray(D, dtype=xp.float64)
-        if bool(xp.isnan(D).any()) or bool((D < 0).any()):
+        low = float(D.min())  # NaN propagates through min: one pass checks both
+        if not low >= 0:
             raise ValueError("distances must be non-negative numbers (no NaN)")
     if weights == "distance" and D is None:
         raise ValueError("weights='distance' needs distances")
