@@ -14,9 +14,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 import imgclf
+import pytest
 from imgclf import backend
 
 from .helpers import source_dir
