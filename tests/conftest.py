@@ -133,6 +133,19 @@ def need_gpu():
         (pytest.fail if REQUIRE_GPU else pytest.skip)(f"no usable GPU: {why}")
 
 
+def need_module(name):
+    """import a module a GPU test needs (cupy, torch): skipped where it is missing, a
+    failure under IMGCLF_REQUIRE_GPU=1."""
+    if REQUIRE_GPU:
+        import importlib
+
+        try:
+            return importlib.import_module(name)
+        except ImportError as exc:
+            pytest.fail(f"IMGCLF_REQUIRE_GPU=1 but {name} cannot be imported: {exc}")
+    return pytest.importorskip(name)
+
+
 @pytest.fixture(params=_configs())
 def config(request):
     name, level = request.param

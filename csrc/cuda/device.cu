@@ -22,13 +22,24 @@ int device_count(std::string* why) {
   return n;
 }
 
+// Probes `device` and makes the caller's current device current again afterwards: a probe
+// must not move a process that works on another device.
 bool probe(int device, std::string* why) {
+  int prev = -1;
+  const bool had = cudaGetDevice(&prev) == cudaSuccess;
+  struct Restore {
+    bool had; int prev;
+    ~Restore() {
+      int now = -1;
+      if (had && cudaGetDevice(&now) == cudaSuccess && now != prev) cudaSetDevice(prev);
+    }
+  } restore{had, prev};
   int* p = nullptr;
   int host = 0;
   cudaError_t e = cudaSetDevice(device);
   if (e == cudaSuccess) e = cudaMalloc(&p, sizeof(int));
   if (e == cudaSuccess) {
-    probe_kernel<<<1, 1>>>(p);
+    probe_kernel<<<1, 1>>>(p);  // the legacy default stream of `device`
     e = cudaGetLastError();
   }
   if (e == cudaSuccess) e = cudaMemcpy(&host, p, sizeof(int), cudaMemcpyDeviceToHost);

@@ -317,25 +317,40 @@ __global__ void copy_out_kernel(const int32_t* bd, const int32_t* bi, int kk, in
 
 // ---- 3. float32: float64 re-rank, proof, fallback --------------------------------------------
 
-__device__ inline double exact_term(double x, double y, bool l1) {
-  const double v = y - x;
-  return l1 ? fabs(v) : v * v;
+// One term of a float64 distance: |y - x| or (y - x)^2 added to s with one rounding (an
+// FMA, as the CPU's FMA levels compute it: the compilers contract s += v * v there).
+__device__ inline double exact_add(double s, float x, float y, bool l1) {
+  const double v = double(y) - double(x);
+  return l1 ? __dadd_rn(s, fabs(v)) : __fma_rn(v, v, s);
 }
 
-// exact[q * kk + t] = float64 distance of query q to its candidate t; one warp each.
+// exact[q * kk + t] = float64 distance of query q to its candidate t, summed in the order of
+// the CPU's re-rank (exact_dist in csrc/cpu/knn_impl.h), so that both backends give every
+// candidate the same float64 bits and rank ties (duplicate rows, equal distances) the same
+// way: four partial sums s[j] over the columns c = j (mod 4) of the first d - d % 4, each in
+// column order; the last d % 4 columns added to s[0]; then (s[0] + s[1]) + (s[2] + s[3]).
+// Four lanes per candidate (lane j of the group keeps s[j]), eight candidates per warp.
 __global__ void exact_kernel(const float* __restrict__ X, const float* __restrict__ Y, int64_t d,
                              const int32_t* __restrict__ ci, int64_t nq, int kk, bool l1,
                              double* __restrict__ exact) {
-  const int lane = threadIdx.x % 32;
-  const int64_t w = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
-  if (w >= nq * kk) return;
-  const int64_t q = w / kk;
-  const int32_t j = ci[w];
+  const int lane = threadIdx.x % 32, j = lane % 4;
+  const int64_t w = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 4;  // candidate
+  const bool live = w < nq * kk;
+  const int64_t q = live ? w / kk : 0;
+  const int32_t idx = live ? ci[w] : kNoIndex;
   double s = 0;
-  if (j != kNoIndex)
-    for (int64_t t = lane; t < d; t += 32) s += exact_term(X[q * d + t], Y[int64_t(j) * d + t], l1);
-  for (int o = 16; o > 0; o /= 2) s += __shfl_xor_sync(0xffffffffu, s, o);
-  if (lane == 0) exact[w] = j == kNoIndex ? INFINITY : s;
+  if (idx != kNoIndex) {
+    const float* x = X + q * d;
+    const float* y = Y + int64_t(idx) * d;
+    const int64_t d4 = d - d % 4;
+    for (int64_t c = j; c < d4; c += 4) s = exact_add(s, x[c], y[c], l1);
+    if (j == 0)
+      for (int64_t c = d4; c < d; ++c) s = exact_add(s, x[c], y[c], l1);
+  }
+  // lanes (j, j + 1) -> s[0] + s[1] and s[2] + s[3]; then lane 0 of the group adds them
+  s = __dadd_rn(s, __shfl_down_sync(0xffffffffu, s, 1));
+  s = __dadd_rn(s, __shfl_down_sync(0xffffffffu, s, 2));
+  if (live && j == 0) exact[w] = idx == kNoIndex ? INFINITY : s;
 }
 
 // One block per query: sort the candidates by (float64 distance, index), check the bound,
@@ -399,8 +414,8 @@ fallback_kernel(const float* __restrict__ X, const float* __restrict__ Y, int64_
     L.offer(n, [&](int e, double& v, int32_t& j) {
       const int64_t row = s + e;
       const float* y = Y + row * d;
-      double acc = 0;
-      for (int64_t t = 0; t < d; ++t) acc += exact_term(x[t], y[t], l1);
+      double acc = 0;  // column order, as the CPU's exact pass sums
+      for (int64_t t = 0; t < d; ++t) acc = exact_add(acc, x[t], y[t], l1);
       v = acc;
       j = int32_t(row);
     });
@@ -517,17 +532,25 @@ cudaError_t search_chunk(const typename OpT<op>::In* X, int64_t nq, const typena
   return cudaSuccess;
 }
 
+int pow2_at_least(int n) {
+  int nb = 1;
+  while (nb < n) nb *= 2;
+  return nb;
+}
+
 }  // namespace
 
-int knn_candidates(int64_t nt, int k, bool is_float, int max_smem) {
-  int64_t kk = is_float ? 2 * int64_t(k) + 8 : k;
-  if (kk > nt) kk = nt;
-  if (is_float && kk > 4096) kk = 4096;
-  const size_t per = is_float ? sizeof(float) + 4 : sizeof(int32_t) + 4;
-  const int64_t cap = (int64_t(max_smem) - int64_t(kSeg * per) - 16) / int64_t(2 * per);
-  if (kk > cap) kk = cap;
-  if (kk < k) return -1;  // this device's shared memory cannot hold k entries
-  return int(kk);
+// select_kernel: the list of kk (distance, index) pairs twice plus kSeg gathered ones;
+// float32 adds rerank_kernel (the kk candidates, rounded up to a power of two, as
+// (double, int32)) and fallback_kernel (a list of k (double, int32) pairs).
+size_t knn_smem_bytes(int kk, int k, bool is_float) {
+  if (!is_float) return list_smem<int32_t>(kk);
+  size_t m = list_smem<float>(kk);
+  const size_t r = size_t(pow2_at_least(kk)) * (sizeof(double) + sizeof(int32_t));
+  const size_t f = list_smem<double>(k);
+  if (r > m) m = r;
+  if (f > m) m = f;
+  return m;
 }
 
 size_t knn_workspace_bytes(int64_t nq, int64_t nt, int kk, bool is_float) {
@@ -551,8 +574,7 @@ cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int6
   IMGCLF_TRY(cudaGetLastError());
   max_kernel<<<1, 256, 0, st>>>(ynorm, nt, ymax);
   IMGCLF_TRY(cudaGetLastError());
-  int nb = 1;
-  while (nb < kk) nb *= 2;
+  const int nb = pow2_at_least(kk);
   const size_t rsm = size_t(nb) * (sizeof(double) + sizeof(int32_t));
   const size_t fsm = list_smem<double>(k);
   IMGCLF_TRY(allow_smem(rerank_kernel, rsm));
@@ -563,8 +585,8 @@ cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int6
     cudaError_t e = l1 ? search_chunk<Op::F32Abs>(Xc, n, Y, nt, d, nullptr, nullptr, kk, tile, bd, bi, st)
                        : search_chunk<Op::F32Dot>(Xc, n, Y, nt, d, xaux + q0, yaux, kk, tile, bd, bi, st);
     IMGCLF_TRY(e);
-    const int64_t warps = n * kk;
-    exact_kernel<<<unsigned((warps + 7) / 8), 256, 0, st>>>(Xc, Y, d, bi, n, kk, l1, exact);
+    const int64_t lanes = n * kk * 4;
+    exact_kernel<<<unsigned((lanes + 255) / 256), 256, 0, st>>>(Xc, Y, d, bi, n, kk, l1, exact);
     IMGCLF_TRY(cudaGetLastError());
     rerank_kernel<<<unsigned(n), 256, rsm, st>>>(bd, bi, exact, kk, k, nt, d, l1, xnorm + q0, ymax,
                                                  out_d + q0 * k, out_i + q0 * k, redo);

@@ -15,10 +15,12 @@ namespace cuda {
 // metric: Metric::L1 or Metric::SqL2 (Metric::L2 is the caller's root of SqL2).  uint8 rows
 // are zero-padded to d4 bytes (a multiple of 4).  Results are ordered by (distance, index),
 // as on the CPU.
-// knn_candidates: the length kk of each query's candidate list (2k + 8 for float32, k for
-// uint8, capped by nt and by max_smem, the device's opt-in shared memory per block), or -1
-// when k entries do not fit.  knn_workspace_bytes: the scratch knn_* needs for that kk.
-int knn_candidates(int64_t nt, int k, bool is_float, int max_smem);
+// The candidate list length kk of each query (k <= kk <= n_train) is planned by the caller
+// (imgclf._gpu.knn_candidates, against the device's opt-in shared memory per block);
+// knn_smem_bytes is the most dynamic shared memory any kernel of a search with (kk, k)
+// asks for, which the caller checks against the device before launching.
+// knn_workspace_bytes: the scratch knn_* needs for that kk.
+size_t knn_smem_bytes(int kk, int k, bool is_float);
 size_t knn_workspace_bytes(int64_t nq, int64_t nt, int kk, bool is_float);
 cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, int k, int kk,
                     Metric metric, float* out_d, int64_t* out_i, void* workspace, cudaStream_t stream);

@@ -2,8 +2,9 @@
 see README, "GPU").
 
 Arrays are passed as raw device pointers (int) with their sizes, and every launch goes on
-the given CUDA stream (a cudaStream_t as int); imgclf.ops allocates from CuPy's memory
-pool and calls these.  itemsize selects the element type: 1 = uint8, 4 = float32,
+the given CUDA stream (a cudaStream_t as int) of the given device (the one that holds the
+arrays; it is made current for the call and the caller's current device is restored);
+imgclf.ops allocates from CuPy's memory pool and calls these.  itemsize selects the element type: 1 = uint8, 4 = float32,
 8 = float64.  One binding file per kernel family: csrc/bindings/cuda/<family>.cpp.
 """
 import enum
@@ -52,7 +53,9 @@ def probe(device: int = 0) -> tuple[bool, str]: ...
 def device_name(device: int = 0) -> str: ...
 
 # knn.cpp
-def knn_plan(n_queries: int, n_train: int, k: int, itemsize: int, device: int) -> tuple[int, int]: ...
+def max_shared_memory(device: int) -> int: ...
+def knn_workspace(n_queries: int, n_train: int, kk: int, itemsize: int) -> int: ...
+def knn_smem(kk: int, k: int, itemsize: int) -> int: ...
 def knn(
     queries: int,
     n_queries: int,
@@ -67,9 +70,10 @@ def knn(
     out_idx: int,
     workspace: int,
     stream: int,
+    device: int,
 ) -> None: ...
 def pairwise_distances(
-    X: int, n_X: int, Y: int, n_Y: int, width: int, metric: Metric, itemsize: int, out: int, stream: int
+    X: int, n_X: int, Y: int, n_Y: int, width: int, metric: Metric, itemsize: int, out: int, stream: int, device: int
 ) -> None: ...
 def vote(
     labels: int,
@@ -82,6 +86,7 @@ def vote(
     out_labels: int,
     scores: int,
     stream: int,
+    device: int,
 ) -> None: ...
 
 # loss.cpp
@@ -97,6 +102,7 @@ def class_loss(
     out_loss: int,
     itemsize: int,
     stream: int,
+    device: int,
 ) -> None: ...
 
 # optim.cpp: tensors = [(param, grad, state0, state1, size)] as device pointers
@@ -105,6 +111,7 @@ def optim_step(
     itemsize: int,
     tensors: list[tuple[int, int, int, int, int]],
     stream: int,
+    device: int,
     *,
     lr: float,
     momentum: float = 0.0,
@@ -117,5 +124,5 @@ def optim_step(
 ) -> None: ...
 
 # regularize.cpp
-def max_norm(W: int, d: int, H: int, c: float, norms: int, itemsize: int, stream: int) -> None: ...
-def dropout(h: int, n: int, p: float, seed: int, itemsize: int, stream: int) -> None: ...
+def max_norm(W: int, d: int, H: int, c: float, norms: int, itemsize: int, stream: int, device: int) -> None: ...
+def dropout(h: int, n: int, p: float, seed: int, itemsize: int, stream: int, device: int) -> None: ...

@@ -27,6 +27,43 @@ T* ptr(uintptr_t p) {
 
 inline cudaStream_t stream_of(uintptr_t s) { return reinterpret_cast<cudaStream_t>(s); }
 
+// Makes `device` (the device that holds the arrays of a call) current for the launches of
+// one binding call and restores the caller's current device afterwards, so a call never
+// moves the caller to another device.  Nothing is switched when it is already current.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    if (device < 0) throw py::value_error("device must be >= 0, got " + std::to_string(device));
+    check(cudaGetDevice(&prev_), "cudaGetDevice");
+    if (prev_ != device) check(cudaSetDevice(device), "cudaSetDevice");
+  }
+  ~DeviceGuard() {
+    int now = -1;
+    if (cudaGetDevice(&now) == cudaSuccess && now != prev_) cudaSetDevice(prev_);
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int prev_ = 0;
+};
+
+// The kernels read rows as itemsize-wide elements (uint8: as 32-bit words of 4 bytes), so
+// every pointer must be aligned to that width and uint8 rows padded to a multiple of 4
+// bytes.  A misaligned read is a fault that ends the process's whole CUDA context: refuse
+// it here, naming the argument (imgclf._gpu copies such input before it gets here).
+inline void check_aligned(uintptr_t p, int itemsize, const char* name) {
+  const uintptr_t need = itemsize == 1 ? 4 : uintptr_t(itemsize);
+  if (p % need)
+    throw py::value_error(std::string(name) + ": the data pointer is not " + std::to_string(need) +
+                          "-byte aligned (copy the array, e.g. cupy.ascontiguousarray of a fresh array)");
+}
+inline void check_u8_width(int itemsize, int64_t width) {
+  if (itemsize == 1 && width % 4)
+    throw py::value_error("uint8 rows must be zero-padded to a multiple of 4 bytes, got width " +
+                          std::to_string(width));
+}
+
 // f(T{}) for the element type of an itemsize: 4 float, 8 double (TypeError otherwise)
 template <class F>
 auto visit_float(int itemsize, const char* name, F f) {

@@ -6,8 +6,9 @@ namespace imgclf {
 namespace bindings {
 namespace {
 
-void max_norm(uintptr_t W, int64_t d, int64_t H, double c, uintptr_t norms, int itemsize, uintptr_t stream) {
+void max_norm(uintptr_t W, int64_t d, int64_t H, double c, uintptr_t norms, int itemsize, uintptr_t stream, int device) {
   if (!(c > 0)) throw py::value_error("c must be > 0");
+  DeviceGuard guard(device);
   auto st = stream_of(stream);
   visit_float(itemsize, "W", [&](auto tag) {
     using T = decltype(tag);
@@ -17,8 +18,9 @@ void max_norm(uintptr_t W, int64_t d, int64_t H, double c, uintptr_t norms, int 
   });
 }
 
-void dropout(uintptr_t h, int64_t n, double p, uint64_t seed, int itemsize, uintptr_t stream) {
+void dropout(uintptr_t h, int64_t n, double p, uint64_t seed, int itemsize, uintptr_t stream, int device) {
   if (!(p >= 0 && p < 1)) throw py::value_error("p must be in [0, 1)");
+  DeviceGuard guard(device);
   auto st = stream_of(stream);
   visit_float(itemsize, "h", [&](auto tag) {
     using T = decltype(tag);
@@ -32,9 +34,9 @@ void dropout(uintptr_t h, int64_t n, double p, uint64_t seed, int itemsize, uint
 
 void bind_regularize(py::module_& m) {
   m.def("max_norm", &max_norm, py::arg("W"), py::arg("d"), py::arg("H"), py::arg("c"), py::arg("norms"),
-        py::arg("itemsize"), py::arg("stream"), "Max-norm constraint on the columns of W (launches only)");
+        py::arg("itemsize"), py::arg("stream"), py::arg("device"), "Max-norm constraint on the columns of W (launches only)");
   m.def("dropout", &dropout, py::arg("h"), py::arg("n"), py::arg("p"), py::arg("seed"), py::arg("itemsize"),
-        py::arg("stream"), "Inverted dropout in place (launches only)");
+        py::arg("stream"), py::arg("device"), "Inverted dropout in place (launches only)");
 }
 
 }  // namespace bindings

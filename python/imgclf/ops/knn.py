@@ -189,7 +189,7 @@ def _knn_cpu(X, Y, k, metric):
     return (_finish_l2(dist, metric) if X.dtype == np.uint8 else dist), idx
 
 
-@KNN.register("cuda", usable=lambda X, Y, k, metric: _cuda_takes(X, metric))
+@KNN.register("cuda", usable=lambda X, Y, k, metric: _cuda_takes(X, metric) and _gpu.knn_fits(X, Y, k))
 def _knn_cuda(X, Y, k, metric):
     dist, idx = _gpu.knn(X, Y, k, "l1" if metric == "l1" else "sqeuclidean")
     return _finish_l2(dist, metric), idx
