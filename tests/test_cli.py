@@ -111,3 +111,34 @@ def test_ctrl_c_stops_the_run_and_writes_what_finished(tmp_path):
     res = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert res["interrupted"] and [m["model"] for m in res["models"]][:1] == ["kNN"]
     assert "Softmax on features" not in [m["model"] for m in res["models"]]
+
+
+def test_backend_cuda_says_clearly_when_no_gpu_is_usable(tmp_path):
+    from imgclf import backend
+
+    from .conftest import gpu_usable
+
+    ok, why = gpu_usable()
+    if ok:
+        pytest.skip("a GPU is usable here: tests/test_cli.py::test_run_quick_digits_on_the_gpu runs")
+    r = _run("--quick", "--backend", "cuda", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "backend 'cuda' needs a usable GPU, and there is none" in r.stderr
+    assert backend.gpu_status()[1].split(";")[0] in r.stderr or "CuPy" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "imgclf-report").exists()  # refused before anything was written
+
+
+@pytest.mark.gpu
+def test_run_quick_digits_on_the_gpu(tmp_path):
+    from .conftest import need_gpu, need_module
+
+    need_gpu()
+    need_module("cupy")
+    r = _run("--quick", "--seed", "1", "--backend", "cuda", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "imgclf-report" / "results.json").read_text())
+    assert res["backend"] == "cuda" and all(m["backend"] == "cuda" for m in res["models"])
+    acc = {m["model"]: m["test_acc"] for m in res["models"]}
+    assert acc["kNN"] > 0.95 and acc["TwoLayerNet"] > 0.9 and acc["Softmax"] > 0.85
+    assert "backend cuda" in (tmp_path / "imgclf-report" / "report.md").read_text()

@@ -1,6 +1,12 @@
 """The shared estimator machinery of the models trained by gradient descent
 (LinearSVM, SoftmaxClassifier, TwoLayerNet): input checks, label encoding, the built-in
-preprocessing, training through :class:`imgclf.Trainer` or L-BFGS, and prediction."""
+preprocessing, training through :class:`imgclf.Trainer` or L-BFGS, and prediction.
+
+Data on a GPU -- CuPy arrays, or torch CUDA tensors (taken as CuPy through DLPack, without
+a copy) -- train there: the preprocessing, the parameters and the optimizer state live on
+the data's device, every op runs there (CuPy's cuBLAS for the products, the CUDA loss and
+optimizer kernels), and predict returns CuPy.  It is the same code as on NumPy: only the
+array module differs, and with it the kernels the ops dispatch to."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +15,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from . import ops
-from ._validation import ESTIMATOR_DTYPES, flatten_images, validate_data
+from . import _gpu, ops
+from ._validation import ESTIMATOR_DTYPES, array_module, flatten_images, validate_data
 from .optim import OPTIMIZERS, lbfgs
 from .train import Trainer
 
@@ -27,13 +33,14 @@ class Preprocess:
 
     def __init__(self, X, dtype):
         dtype = np.dtype(dtype)
+        xp = array_module(X)  # the shift lives where X does
         if X.dtype == np.uint8:
             scale = 1.0 / 255.0
         else:
-            sd = float(np.std(X, dtype=np.float64))
+            sd = float(xp.std(X, dtype=np.float64))
             scale = 1.0 / sd if sd > 0 and np.isfinite(sd) else 1.0
         self.scale = scale
-        mean = np.zeros(X.shape[1], dtype=np.float64)
+        mean = xp.zeros(X.shape[1], dtype=np.float64)
         for s in range(0, X.shape[0], _PRED_CHUNK):  # chunked: no float copy of all of X
             mean += X[s : s + _PRED_CHUNK].sum(axis=0, dtype=np.float64)
         self.shift = (mean / X.shape[0] * scale).astype(dtype)
@@ -75,12 +82,45 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
 
     def _validate(self, X, y=None, reset=True, need_y=False):
+        D = _device_array(X)
+        if D is not None:
+            return self._validate_device(D, y, reset, need_y)
         X = flatten_images(X)
         if need_y and y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if y is None:
             return validate_data(self, X, reset=reset, dtype=ESTIMATOR_DTYPES, order="C")
         X, y = validate_data(self, X, y, reset=reset, dtype=ESTIMATOR_DTYPES, order="C", y_numeric=False)
+        check_classification_targets(y)
+        return X, y
+
+    def _validate_device(self, X, y, reset, need_y):
+        """The checks of _validate for data on a GPU (kept there): 2-D or images, a kernel
+        dtype (others become float64), finite, the feature count; y comes to the host
+        (labels are small) for the encoding."""
+        xp = array_module(X)
+        if X.ndim < 2 or X.shape[0] == 0:
+            raise ValueError(f"X must be a non-empty 2-D array or a stack of images, got shape {X.shape}")
+        X = X.reshape(X.shape[0], -1)
+        if X.dtype not in [np.dtype(t) for t in ESTIMATOR_DTYPES]:
+            if X.dtype.kind not in "biuf":
+                raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+            X = X.astype(np.float64)
+        X = xp.ascontiguousarray(X)
+        if X.dtype.kind == "f" and not bool(xp.isfinite(X).all()):
+            raise ValueError("Input X contains NaN or infinity.")
+        if reset:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        if need_y and y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if y is None:
+            return X
+        y = _host(y)
+        if y.ndim != 1 or len(y) != X.shape[0]:
+            raise ValueError(f"y must be 1-D with one label per sample ({X.shape[0]}), got shape {y.shape}")
         check_classification_targets(y)
         return X, y
 
@@ -94,6 +134,9 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         self._pre = Preprocess(X, self._dtype)
         self._rng = np.random.default_rng(self.random_state)
         self.model_ = self._new_model(X.shape[1], len(classes), self._rng)
+        xp = array_module(X)
+        if xp is not np:  # initialized as on the CPU (same seed, same values), then moved
+            self.model_.to(xp)
         self.model_.preprocess = self._pre
         self.history_ = None
         self.n_iter_ = 0
@@ -112,6 +155,10 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         self._check_common()
         self._check_params()
         X, y = self._validate(X, y, need_y=True)
+        xp = array_module(X)
+        if self.optimizer == "lbfgs" and xp is not np:
+            raise ValueError("optimizer='lbfgs' runs on the CPU (SciPy's L-BFGS-B): pass NumPy arrays, "
+                             "or choose a minibatch optimizer to train on the GPU")
         self._setup(X, y)
         yi = self._encode(y)
         if self.optimizer == "lbfgs":
@@ -123,13 +170,15 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             from sklearn.model_selection import train_test_split
 
             strat = yi if np.bincount(yi).min() >= 2 else None
+            at = np.arange(len(yi))  # split indices: the data stay where they are
             try:
-                Xt, Xv, yt, yv = train_test_split(X, yi, test_size=self.validation_fraction,
-                                                  stratify=strat, random_state=self._rng.integers(2**31))
+                it, iv = train_test_split(at, test_size=self.validation_fraction, stratify=strat,
+                                          random_state=self._rng.integers(2**31))
             except ValueError:
-                Xt, Xv, yt, yv = train_test_split(X, yi, test_size=self.validation_fraction,
-                                                  random_state=self._rng.integers(2**31))
-        self._train(Xt, yt, Xv, yv, self.epochs)
+                it, iv = train_test_split(at, test_size=self.validation_fraction,
+                                          random_state=self._rng.integers(2**31))
+            Xt, Xv, yt, yv = X[_on(xp, it)], X[_on(xp, iv)], yi[it], yi[iv]
+        self._train(Xt, _on(xp, yt), Xv, None if yv is None else _on(xp, yv), self.epochs)
         return self
 
     def _batch(self, n):
@@ -199,7 +248,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             self._setup(X, y, classes)
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError("classes differ from those of the first partial_fit call")
-        self._train(X, self._encode(y), None, None, 1)
+        self._train(X, _on(array_module(X), self._encode(y)), None, None, 1)
         return self
 
     # ---- prediction -------------------------------------------------------------------
@@ -207,7 +256,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         X = self._validate(X, reset=False)
         out = [self.model_.scores(X[s : s + _PRED_CHUNK]) for s in range(0, X.shape[0], _PRED_CHUNK)]
-        return np.concatenate(out, axis=0)
+        return array_module(X).concatenate(out, axis=0)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Class scores (n_samples, n_classes); for two classes, score[1] - score[0]."""
@@ -215,8 +264,20 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         return s[:, 1] - s[:, 0] if s.shape[1] == 2 else s
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        s = self._scores(X)
-        return self.classes_[np.argmax(s, axis=1)]
+        """Labels of X; a CuPy array for data on a GPU (where the labels are numbers)."""
+        idx = self._scores(X).argmax(axis=1)
+        xp = array_module(idx)
+        if xp is np:
+            return self.classes_[idx]
+        if self.classes_.dtype.kind in "biuf":
+            return xp.asarray(self.classes_)[idx]
+        return self.classes_[idx.get()]  # labels CuPy cannot hold (strings): on the host
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Mean accuracy on (X, y); data on a GPU are predicted there (only the labels come back)."""
+        if sample_weight is None and _device_array(X) is not None:
+            return float((_host(self.predict(X)) == _host(y)).mean())
+        return super().score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -226,6 +287,33 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
 
 def softmax_proba(s):
+    xp = array_module(s)
     s = s - s.max(axis=1, keepdims=True)
-    e = np.exp(s)
+    e = xp.exp(s)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _device_array(X):
+    """X as a CuPy array when it lives on a GPU (CuPy, or a torch CUDA tensor through
+    DLPack, without a copy); None for host data."""
+    mod = type(X).__module__
+    if mod.startswith("cupy"):
+        return X
+    if mod.startswith("torch") and getattr(X, "is_cuda", False):
+        return _gpu.cupy().from_dlpack(X.detach())
+    return None
+
+
+def _host(y):
+    """Labels as a NumPy array, wherever they are."""
+    mod = type(y).__module__
+    if mod.startswith("cupy"):
+        return y.get()
+    if mod.startswith("torch"):
+        return y.detach().cpu().numpy()
+    return np.asarray(y)
+
+
+def _on(xp, a):
+    """A host array on the array module xp (unchanged for NumPy)."""
+    return a if xp is np else xp.asarray(a)

@@ -102,7 +102,7 @@ def _same_neighbours(Q, T, a, b, metric):
 
 def cmd_run(args):
     """The whole pipeline: validation, cross-validation, training, one test evaluation, report."""
-    from .pipeline import run_pipeline, table
+    from .pipeline import NoGPUError, run_pipeline, table
 
     try:
         res = run_pipeline(args.dataset, args.data_dir, out=args.out, force=args.force, quick=args.quick,
@@ -110,7 +110,7 @@ def cmd_run(args):
     except KeyboardInterrupt as exc:
         print(f"\n{exc}" if str(exc) else "\nimgclf run: interrupted", file=sys.stderr)
         return 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
-    except (OSError, ValueError) as exc:  # FileExistsError, PermissionError, ... : a clear line
+    except (OSError, ValueError, NoGPUError) as exc:  # FileExistsError, PermissionError, ... : a clear line
         print(f"imgclf run: {exc}", file=sys.stderr)
         return 2
     print(table(res))
@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="the whole pipeline on a dataset, with a report folder")
     p.add_argument("--dataset", default="digits", choices=DATASETS)
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (not needed for digits)")
-    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "numpy"))
+    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "numpy", "cuda"),
+                   help="where to compute: auto (the compiled CPU kernels), cpu, numpy (the reference) "
+                        "or cuda (the whole pipeline on the GPU, with CuPy)")
     p.add_argument("--out", default="imgclf-report", help="report folder (default ./imgclf-report)")
     p.add_argument("--force", action="store_true",
                    help="replace the imgclf report already in --out (only its own files, once the new one is ready)")

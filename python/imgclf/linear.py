@@ -8,6 +8,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import ops
 from ._trained import TrainedClassifier, softmax_proba
+from ._validation import array_module
 
 __all__ = ["LinearModel", "LinearClassifier", "LinearSVM", "SoftmaxClassifier"]
 
@@ -16,12 +17,17 @@ class LinearModel:
     """The parameters and loss of a linear classifier, in the form :class:`imgclf.Trainer`
     takes: ``params`` {"W": (d, C), "b": (C,)}, ``loss(X, y, rows=None)`` and ``predict``.
 
-    The loss is one fused :func:`imgclf.ops.linear_loss` call: it draws the minibatch rows
-    from X itself (uint8 images stay uint8), applies ``preprocess`` (x = scale X - shift),
-    and adds reg * R(W) (never on b).
+    On NumPy the loss is one fused :func:`imgclf.ops.linear_loss` call: it draws the
+    minibatch rows from X itself (uint8 images stay uint8), applies ``preprocess``
+    (x = scale X - shift), and adds reg * R(W) (never on b).  With the parameters on a GPU
+    (:meth:`to`, CuPy arrays) the same loss runs as separate ops on the array module of the
+    parameters -- :func:`imgclf.ops.affine_rows`, :func:`imgclf.ops.gemm` (cuBLAS),
+    the CUDA softmax / SVM loss, :func:`imgclf.ops.penalty` -- and ``fused = False`` runs
+    that very path on NumPy too (where the ops take the CPU kernels).
     """
 
     accepts_rows = True
+    fused = True  # NumPy parameters: one ops.linear_loss call (False: the array-module path)
 
     def __init__(self, d: int, n_classes: int, loss: str = "softmax", reg: float = 0.0, penalty: str = "l2",
                  beta: float = 0.5, margin: float = 1.0, dtype: DTypeLike = np.float32,
@@ -34,6 +40,11 @@ class LinearModel:
         self.loss_name, self.reg, self.penalty, self.beta, self.margin = loss, reg, penalty, beta, margin
         self.preprocess = preprocess
 
+    def to(self, xp: Any) -> LinearModel:
+        """Move the parameters to the array module ``xp`` (cupy: the current GPU); returns self."""
+        self.params = {k: xp.asarray(v) for k, v in self.params.items()}
+        return self
+
     def _transform_args(self, dtype):
         p = self.preprocess
         return (1.0, None) if p is None else (p.scale, p.shift.astype(dtype, copy=False))
@@ -41,9 +52,24 @@ class LinearModel:
     def loss(self, X: ArrayLike, y: ArrayLike, rows: ArrayLike | None = None) -> tuple[float, dict[str, np.ndarray]]:
         W, b = self.params["W"], self.params["b"]
         scale, shift = self._transform_args(W.dtype)
-        value, dW, db = ops.linear_loss(X, y, W, b, self.loss_name, rows=rows, scale=scale,
-                                        shift=shift, margin=self.margin, reg=self.reg,
-                                        penalty=self.penalty, beta=self.beta)
+        if self.fused and array_module(W) is np:
+            value, dW, db = ops.linear_loss(X, y, W, b, self.loss_name, rows=rows, scale=scale,
+                                            shift=shift, margin=self.margin, reg=self.reg,
+                                            penalty=self.penalty, beta=self.beta)
+            return value, {"W": dW, "b": db}
+        # the array-module path: every op runs where the parameters are
+        x = ops.affine_rows(X, rows, scale, shift, dtype=W.dtype)
+        s = ops.gemm(x, W)
+        s += b
+        if self.loss_name == "softmax":
+            value, ds = ops.softmax_loss(s, y)
+        else:
+            value, ds = ops.svm_loss(s, y, self.margin, squared=self.loss_name == "squared_svm")
+        dW = ops.gemm(x, ds, trans_a=True)
+        db = ds.sum(axis=0)
+        if self.reg:
+            rv, _ = ops.penalty(W, self.reg, self.penalty, beta=self.beta, grad=dW)
+            value = value + rv
         return value, {"W": dW, "b": db}
 
     def scores(self, X: ArrayLike) -> np.ndarray:
@@ -53,7 +79,7 @@ class LinearModel:
         return ops.gemm(x, W) + b
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        return np.argmax(self.scores(X), axis=1)
+        return self.scores(X).argmax(axis=1)
 
 
 class LinearClassifier(TrainedClassifier):
@@ -145,6 +171,8 @@ class LinearClassifier(TrainedClassifier):
         """The weights as one image per class (n_classes, *image_shape), the 'templates'
         a linear classifier matches against (rescaled to [0, 1] for display)."""
         W = self.model_.params["W"].T.astype(np.float64)
+        if array_module(W) is not np:
+            W = W.get()
         lo, hi = W.min(), W.max()
         T = (W - lo) / (hi - lo if hi > lo else 1.0)
         return T.reshape((len(T),) + tuple(image_shape)) if image_shape is not None else T

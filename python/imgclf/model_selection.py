@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import ops
-from ._validation import check_int
+from . import _gpu, ops
+from ._validation import array_module, check_int
 from .metrics import accuracy
 
 __all__ = ["cross_validate_k", "validation_search"]
@@ -46,9 +46,10 @@ def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int =
     if not ks:
         raise ValueError("ks is empty: give at least one k")
     folds = check_int(folds, "folds", low=2)
-    X = np.asarray(X)
+    xp = array_module(X)  # CuPy data stay on the GPU: only index arrays and labels move
+    X = xp.asarray(X)
     X = X.reshape(len(X), -1)
-    y = np.asarray(y)
+    y = _gpu.to_host(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     classes, yi = np.unique(y, return_inverse=True)
@@ -60,13 +61,16 @@ def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int =
     t0 = time.perf_counter()
     scores = np.zeros((folds, len(ks)))
     split = StratifiedKFold(folds, shuffle=True, random_state=random_state).split(X, yi)
+    yd = yi if xp is np else xp.asarray(yi)
     for f, (tr, va) in enumerate(_bar(split, progress, f"cv {metric}", folds)):
+        if xp is not np:
+            tr, va = xp.asarray(tr), xp.asarray(va)
         dist, idx = ops.knn(X[va], X[tr], kmax, metric, backend=backend)
-        lab = yi[tr][idx]
+        lab = yd[tr][idx]
         for j, k in enumerate(ks):
-            pred, _ = ops.vote(lab[:, :k], len(classes), dist[:, :k], weights, tie_break=tie_break,
-                               backend=backend)
-            scores[f, j] = accuracy(yi[va], pred)
+            pred, _ = ops.vote(xp.ascontiguousarray(lab[:, :k]), len(classes), dist[:, :k], weights,
+                               tie_break=tie_break, backend=backend)
+            scores[f, j] = accuracy(yi[_gpu.to_host(va)], _gpu.to_host(pred))
     mean, std = scores.mean(0), scores.std(0)
     return {"ks": ks, "mean": mean, "std": std, "scores": scores, "best_k": ks[int(np.argmax(mean))],
             "metric": metric, "folds": folds, "seconds": time.perf_counter() - t0}

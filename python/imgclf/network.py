@@ -8,6 +8,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import ops
 from ._trained import TrainedClassifier, softmax_proba
+from ._validation import array_module
 
 __all__ = ["NetModel", "TwoLayerNet"]
 
@@ -39,6 +40,13 @@ class NetModel:
         self.loss_name, self.reg, self.penalty, self.beta, self.margin = loss, reg, penalty, beta, margin
         self.preprocess = preprocess
 
+    def to(self, xp: Any) -> NetModel:
+        """Move the parameters to the array module ``xp`` (cupy: the current GPU; every op
+        then runs there); returns self."""
+        self.params = {k: xp.asarray(v) for k, v in self.params.items()}
+        self.__dict__.pop("_scratch", None)
+        return self
+
     def _input(self, X, rows=None, reuse=False):
         dt = self.params["W1"].dtype
         p = self.preprocess
@@ -53,7 +61,7 @@ class NetModel:
         scratch = self.__dict__.setdefault("_scratch", {})
         a = scratch.get(name)
         if a is None or a.shape != shape or a.dtype != dtype:
-            a = scratch[name] = np.empty(shape, dtype)
+            a = scratch[name] = array_module(self.params["W1"]).empty(shape, dtype)
         return a
 
     def __getstate__(self):
@@ -86,14 +94,14 @@ class NetModel:
         if self.reg:
             for k in ("W1", "W2"):
                 rv, _ = ops.penalty(P[k], self.reg, self.penalty, beta=self.beta, grad=g[k])
-                value += rv
+                value = value + rv
         return value, g
 
     def scores(self, X: ArrayLike) -> np.ndarray:
         return self._forward(self._input(X))[1]
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        return np.argmax(self.scores(X), axis=1)
+        return self.scores(X).argmax(axis=1)
 
 
 class TwoLayerNet(TrainedClassifier):

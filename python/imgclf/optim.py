@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from ._validation import array_module
 
 __all__ = ["Optimizer", "SGD", "AdaGrad", "RMSProp", "Adam", "lbfgs", "make_optimizer", "OPTIMIZERS"]
 
@@ -55,7 +56,7 @@ class Optimizer:
             for k, p in zip(keys, params):
                 s = self.state.get((k, j))
                 if s is None or s.shape != p.shape or s.dtype != p.dtype:
-                    s = np.zeros_like(p, order="C")
+                    s = array_module(p).zeros_like(p, order="C")  # on p's device
                     self.state[(k, j)] = s
                 col.append(s)
             out.append(col)

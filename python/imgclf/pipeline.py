@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _gpu
 from . import backend as _backend
 from .datasets import load, train_val_split
 from .features import color_histogram_hsv, hog
@@ -25,7 +25,7 @@ from .model_selection import cross_validate_k, validation_search
 from .neighbors import KNearestNeighbor
 from .network import TwoLayerNet
 
-__all__ = ["run_pipeline", "prepare_out", "publish", "REPORT_MARKER", "table", "report_figures"]
+__all__ = ["run_pipeline", "require_gpu", "NoGPUError", "prepare_out", "publish", "REPORT_MARKER", "table", "report_figures"]
 
 
 def _log(msg):
@@ -36,6 +36,7 @@ def _evaluate(name, est, params, val_acc, X_test, y_test, fit_s, backend, extra=
     t = time.perf_counter()
     pred = est.predict(X_test)
     scores = est.predict_proba(X_test) if hasattr(est, "predict_proba") else est.decision_function(X_test)
+    pred, scores = _gpu.to_host(pred), _gpu.to_host(scores)  # (from the GPU: the answers only)
     pred_s = time.perf_counter() - t
     C = len(est.classes_)
     row = {"model": name, "params": params, "val_acc": val_acc,
@@ -130,11 +131,17 @@ def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str 
                  progress: bool | str = "auto") -> dict:
     """Run the pipeline and write the report; returns the results dict (also in results.json).
 
+    ``backend="cuda"`` runs it on the GPU: the images go to the GPU once, and every search,
+    fit and prediction runs there on CuPy arrays (the HOG / colour features are computed on
+    the CPU and moved once); a RuntimeError says why when no GPU is usable.
+
     The report is written to a staging folder and moved into ``out`` only when it is
     complete (see :func:`prepare_out` for what ``out`` may be).  Ctrl-C stops the run: the
     stages that finished are written as a report that says it was interrupted, then the
     KeyboardInterrupt is re-raised.
     """
+    if backend == "cuda":
+        require_gpu()
     stage_dir = prepare_out(out, force)
     try:
         res, interrupted = _run(dataset, data_dir, quick, seed, backend, progress, stage_dir)
@@ -147,9 +154,29 @@ def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str 
     return res
 
 
+class NoGPUError(RuntimeError):
+    """backend="cuda" was asked for where no GPU is usable (the message says why)."""
+
+
+def require_gpu() -> None:
+    """Raise :class:`NoGPUError`, saying why, unless a GPU is usable (a probe kernel ran)
+    and CuPy imports."""
+    ok, why = _backend.gpu_status()
+    if ok:
+        try:
+            _gpu.cupy()
+        except ImportError as exc:
+            ok, why = False, f"CuPy is not installed ({exc}); pip install cupy-cuda12x or cupy-cuda13x"
+    if not ok:
+        raise NoGPUError(f"backend 'cuda' needs a usable GPU, and there is none: {why}")
+
+
 def _run(dataset, data_dir, quick, seed, backend, progress, out):
     t_all = time.perf_counter()
-    be = _backend.resolve(backend)
+    gpu = backend == "cuda"
+    be = "cuda" if gpu else _backend.resolve(backend)
+    # the images go to the GPU once; everything after indexes them there
+    put = _gpu.cupy().asarray if gpu else (lambda a: a)
     rows, confusions, histories, models = [], {}, {}, {}
     res = {"dataset": dataset, "quick": quick, "seed": seed, "imgclf": __version__, "backend": be,
            "models": rows, "histories": histories, "interrupted": None}
@@ -163,9 +190,12 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out):
             b = rng.choice(len(Xte_img), 2000, replace=False)
             Xtr_img, ytr, Xte_img, yte = Xtr_img[a], ytr[a], Xte_img[b], yte[b]
         shape = Xtr_img.shape[1:]
-        X = Xtr_img.reshape(len(Xtr_img), -1)
-        Xte = Xte_img.reshape(len(Xte_img), -1)
-        Xa, Xv, ya, yv = train_val_split(X, ytr, 0.2 if len(X) < 10000 else 0.1, random_state=seed)
+        X = put(Xtr_img.reshape(len(Xtr_img), -1))
+        Xte = put(Xte_img.reshape(len(Xte_img), -1))
+        ia, iv, ya_h, yv_h = train_val_split(np.arange(len(X)), ytr, 0.2 if len(X) < 10000 else 0.1,
+                                             random_state=seed)
+        Xa, Xv, ya, yv = X[put(ia)], X[put(iv)], put(ya_h), put(yv_h)
+        ytr_d = put(ytr)
         _log(f"imgclf run: {dataset}: train {len(Xa)}, validation {len(Xv)}, test {len(Xte)}, "
              f"{len(ds.classes)} classes, images {shape}, backend {be}")
         res.update({"classes": list(ds.classes), "image_shape": list(shape), "n_train": int(len(Xa)),
@@ -177,14 +207,14 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out):
         folds = 3 if quick else 5
         cv = {}
         for metric in ("l1", "l2"):
-            cv[metric] = cross_validate_k(X, ytr, ks, folds=folds, metric=metric, random_state=seed,
+            cv[metric] = cross_validate_k(X, ytr_d, ks, folds=folds, metric=metric, random_state=seed,
                                           progress=progress, backend=be)
             _log(f"  kNN {metric}: best k={cv[metric]['best_k']} (cv acc {cv[metric]['mean'].max():.4f}, "
                  f"{cv[metric]['seconds']:.1f}s)")
         metric = max(cv, key=lambda m: cv[m]["mean"].max())
         k = cv[metric]["best_k"]
         t = time.perf_counter()
-        knn = KNearestNeighbor(k=k, metric=metric, backend=be).fit(X, ytr)
+        knn = KNearestNeighbor(k=k, metric=metric, backend=be).fit(X, ytr_d)
         row, pred = _evaluate("kNN", knn, {"k": k, "metric": metric}, float(cv[metric]["mean"].max()), Xte,
                               yte, time.perf_counter() - t, be, {"val_kind": f"{folds}-fold cv"})
         res["knn_cv"] = {m: {"ks": c["ks"], "mean": c["mean"].tolist(), "std": c["std"].tolist(),
@@ -224,19 +254,22 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out):
         t = time.perf_counter()
         F, finfo = _features(Xtr_img, shape)
         Fte, _ = _features(Xte_img, shape)
+        F, Fte = put(F), put(Fte)
         feat_s = time.perf_counter() - t
         stage = "during the kNN on features"
-        fcv = cross_validate_k(F, ytr, ks, folds=folds, metric="l2", random_state=seed, progress=progress,
+        fcv = cross_validate_k(F, ytr_d, ks, folds=folds, metric="l2", random_state=seed, progress=progress,
                                backend=be)
         t = time.perf_counter()
-        fknn = KNearestNeighbor(k=fcv["best_k"], metric="l2", backend=be).fit(F, ytr)
+        fknn = KNearestNeighbor(k=fcv["best_k"], metric="l2", backend=be).fit(F, ytr_d)
         row, pred = _evaluate("kNN on features", fknn, {"k": fcv["best_k"], "metric": "l2", **finfo},
                               float(fcv["mean"].max()), Fte, yte, time.perf_counter() - t + feat_s, be,
                               {"val_kind": f"{folds}-fold cv"})
         rows.append(row)
         confusions["kNN on features"] = pred
         stage = "while training Softmax on features"
-        Fa, Fv, fa, fv = train_val_split(F, ytr, 0.2 if len(F) < 10000 else 0.1, random_state=seed)
+        ia, iv, fa, fv = train_val_split(np.arange(len(F)), ytr, 0.2 if len(F) < 10000 else 0.1,
+                                         random_state=seed)
+        Fa, Fv, fa, fv = F[put(ia)], F[put(iv)], put(fa), put(fv)
         best, results = validation_search(
             lambda **p: SoftmaxClassifier(epochs=epochs, random_state=seed, progress=False, **p), Fa, fa, Fv, fv,
             {"lr": lrs, "reg": regs}, progress=progress)
@@ -270,7 +303,7 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out):
 def _val_curve(model, cls, Xa, ya, Xv, yv, epochs, seed):
     """Validation accuracy per epoch of the chosen setting (refit with the same seed)."""
     m = cls(**{**model.get_params(), "epochs": 1})
-    m.partial_fit(Xa, ya, classes=np.unique(ya))
+    m.partial_fit(Xa, ya, classes=np.unique(_gpu.to_host(ya)))
     curve = [float(m.score(Xv, yv))]
     for _ in range(epochs - 1):
         m.partial_fit(Xa, ya)

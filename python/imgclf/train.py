@@ -6,6 +6,10 @@ A model for the Trainer has:
                     sets ``accepts_rows = True`` is called as loss(X, y, rows=idx) instead,
                     so it can draw the minibatch itself (uint8 images stay uint8 in memory)
   predict(X)        -> integer class indices (for the accuracies in the history)
+
+Data on a GPU (CuPy arrays, with the model's parameters moved there) trains there: the
+minibatch indices are drawn on the host (the same shuffles as on the CPU for the same
+random_state) and sent with each batch; the data never leave the device.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._validation import array_module
 from .optim import Optimizer, make_optimizer
 
 __all__ = ["Trainer"]
@@ -85,13 +90,17 @@ class Trainer:
         return self.model.loss(X[idx], y[idx])
 
     def _accuracy(self, X, y):
-        return float(np.mean(self.model.predict(X) == y))
+        return float((self.model.predict(X) == y).mean())
 
     def fit(self, X: ArrayLike, y: ArrayLike, X_val: ArrayLike | None = None,
             y_val: ArrayLike | None = None) -> dict[str, Any]:
         """Train for ``epochs`` passes (fewer on early stop); returns history.  Ctrl-C: see
         the class docstring (parameters kept, KeyboardInterrupt re-raised)."""
-        y = np.asarray(y)
+        xp = array_module(X)
+        y = xp.asarray(y)
+        if X_val is not None and y_val is not None:
+            y_val = array_module(X_val).asarray(y_val)
+        dev = (lambda i: i) if xp is np else xp.asarray  # host indices to X's device
         n = len(y)
         if n == 0:
             raise ValueError("X is empty")
@@ -103,6 +112,7 @@ class Trainer:
         h = self.history
         sub = self.rng.choice(n, size=min(n, self.train_acc_samples), replace=False)
         sub.sort()
+        sub = dev(sub)
         best_acc, best_params, since_best = -1.0, None, 0
         per_epoch = math.ceil(n / self.batch_size)
         bar = None
@@ -115,14 +125,15 @@ class Trainer:
             for epoch in range(self.epochs):
                 order = self.rng.permutation(n)
                 for s in range(0, n, self.batch_size):
-                    idx = order[s : s + self.batch_size]
+                    idx = dev(order[s : s + self.batch_size])
                     loss, grads = self._batch_loss(X, y, idx)
+                    loss = float(loss)  # (on a GPU: the one synchronization of a step)
                     if not np.isfinite(loss):
                         raise FloatingPointError(
                             f"the training loss became {loss} at epoch {epoch + 1}: the model diverged; "
                             f"lower the learning rate (now {self.optimizer.lr:g})")
                     self.optimizer.step(self.model.params, grads)
-                    h["loss"].append(float(loss))
+                    h["loss"].append(loss)
                     if bar is not None:
                         bar.update(1)
                 h["lr"].append(self.optimizer.lr)

@@ -16,6 +16,7 @@ from .._validation import (
     FLOATS,
     KERNEL_DTYPES,
     apart,
+    array_module,
     as_matrix,
     check_choice,
     check_real,
@@ -136,15 +137,17 @@ def penalty(W: Array, reg: float, penalty: str = "l2", *, beta: float = 0.5, gra
     R(W) = sum W^2 ("l2", gradient 2W), sum |W| ("l1", gradient sign(W), 0 at 0) or
     sum beta W^2 + |W| ("elasticnet").  Apply it to weights only, never to biases.
     Returns ``(value, grad)``; when ``grad`` is given, reg * R'(W) is added to it in place
-    (fused into the data gradient) and it is returned.
+    (fused into the data gradient) and it is returned.  On CuPy arrays the reference runs
+    with CuPy and the value is a 0-d device array (nothing synchronizes).
     """
     reg, beta = check_penalty(penalty, reg, beta)
-    W = np.asarray(W)
+    xp = array_module(W)
+    W = xp.asarray(W)
     if W.dtype not in FLOATS:
         raise TypeError(f"W must be float32 or float64, got dtype {W.dtype}")
-    if grad is not None and (not isinstance(grad, np.ndarray) or grad.shape != W.shape or grad.dtype != W.dtype):
-        raise ValueError("grad must be an array with W's shape and dtype")
-    if grad is not None and grad is not W:
+    if grad is not None and (not isinstance(grad, xp.ndarray) or grad.shape != W.shape or grad.dtype != W.dtype):
+        raise ValueError("grad must be an array with W's shape and dtype (and on W's device)")
+    if grad is not None and grad is not W and xp is np:
         if not grad.flags.writeable:
             raise ValueError("grad is read-only (the penalty's gradient is added to it in place)")
         (W,) = apart(grad, W)
