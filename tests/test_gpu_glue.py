@@ -84,6 +84,21 @@ def test_knn_plan_float32_fallback_list_is_checked():
     assert _gpu.knn_candidates(10, 10, 1, 64 * KIB) == 10
 
 
+def test_the_plans_shared_memory_is_the_kernels():
+    """Where imgclf._cuda is built (it loads without a GPU), its own account of the kernels'
+    shared memory is the one the plan uses."""
+    from imgclf import backend
+
+    cuda = backend.cuda_module()
+    if cuda is None:
+        pytest.skip("no imgclf._cuda in this build")
+    for item in (1, 4):
+        for k in (1, 2, 5, 17, 100, 1000, 2218, 2219, 3711, 4096):
+            for kk in sorted({k, 2 * k + 8, 4096, 4097}):
+                if kk >= k:
+                    assert cuda.knn_smem(kk, k, item) == _gpu.knn_smem(kk, k, item), (kk, k, item)
+
+
 # ---- the multi-tensor lists --------------------------------------------------------------------
 
 def test_optim_step_refuses_lists_of_different_lengths_before_any_launch():

@@ -320,7 +320,7 @@ def torch_stream(tensor):
     dev = tensor.device.index if tensor.device.index is not None else torch.cuda.current_device()
     stack = contextlib.ExitStack()
     stack.enter_context(cp.cuda.Device(dev))
-    stack.enter_context(cp.cuda.ExternalStream(torch.cuda.current_stream(dev).cuda_stream))
+    stack.enter_context(cp.cuda.ExternalStream(torch.cuda.current_stream(dev).cuda_stream, dev))
     return stack
 
 
