@@ -126,3 +126,17 @@ def test_gpu_lbfgs_is_refused_clearly(rng):
     X, y = _data(rng)
     with pytest.raises(ValueError, match="lbfgs"):
         SoftmaxClassifier(optimizer="lbfgs").fit(cp.asarray(X), cp.asarray(y))
+
+
+@pytest.mark.gpu
+def test_gpu_cross_validate_k_is_the_cpus(rng):
+    cp = _cupy()
+    from imgclf.model_selection import cross_validate_k
+
+    X, y = _data(rng, n=300)
+    for metric in ("l1", "l2"):
+        cpu = cross_validate_k(X, y, [1, 3, 5], folds=3, metric=metric, random_state=2, progress=False)
+        gpu = cross_validate_k(cp.asarray(X), cp.asarray(y), [1, 3, 5], folds=3, metric=metric, random_state=2,
+                               progress=False, backend="cuda")
+        np.testing.assert_array_equal(gpu["scores"], cpu["scores"])
+        assert gpu["best_k"] == cpu["best_k"]

@@ -60,7 +60,8 @@ def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int =
         raise ValueError(f"max(ks)={kmax} exceeds the training part of a fold")
     t0 = time.perf_counter()
     scores = np.zeros((folds, len(ks)))
-    split = StratifiedKFold(folds, shuffle=True, random_state=random_state).split(X, yi)
+    # (the folds depend on the labels only: X is not handed to scikit-learn, wherever it lives)
+    split = StratifiedKFold(folds, shuffle=True, random_state=random_state).split(np.zeros((len(yi), 1)), yi)
     yd = yi if xp is np else xp.asarray(yi)
     for f, (tr, va) in enumerate(_bar(split, progress, f"cv {metric}", folds)):
         if xp is not np:
