@@ -140,3 +140,14 @@ def test_gpu_cross_validate_k_is_the_cpus(rng):
                                progress=False, backend="cuda")
         np.testing.assert_array_equal(gpu["scores"], cpu["scores"])
         assert gpu["best_k"] == cpu["best_k"]
+
+
+@pytest.mark.gpu
+def test_gpu_trainer_takes_torch_cuda_tensors(rng):
+    cp = _cupy()
+    torch = need_module("torch")
+    X, y = _data(rng, dtype=np.float32)
+    m = LinearModel(X.shape[1], 4, rng=0, dtype=np.float32).to(cp)
+    t = Trainer(m, optimizer="sgd", lr=1e-2, batch_size=32, epochs=1, random_state=0, progress=False)
+    t.fit(torch.from_numpy(X).cuda(), torch.from_numpy(y).cuda())
+    assert isinstance(m.params["W"], cp.ndarray) and len(t.history["loss"]) == 8

@@ -296,6 +296,17 @@ def _to_torch(out):
     return out
 
 
+def device_array(a):
+    """``a`` as a CuPy array when it lives on a GPU (CuPy, or a torch CUDA tensor through
+    DLPack, without a copy); None for anything on the host."""
+    mod = type(a).__module__
+    if mod.startswith("cupy"):
+        return a
+    if mod.startswith("torch") and getattr(a, "is_cuda", False):
+        return _cupy().from_dlpack(a.detach())
+    return None
+
+
 def _first_cuda_tensor(vals):
     for a in vals:
         if isinstance(a, (list, tuple)):

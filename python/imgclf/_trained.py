@@ -82,7 +82,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
 
     def _validate(self, X, y=None, reset=True, need_y=False):
-        D = _device_array(X)
+        D = _gpu.device_array(X)
         if D is not None:
             return self._validate_device(D, y, reset, need_y)
         X = flatten_images(X)
@@ -275,7 +275,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean accuracy on (X, y); data on a GPU are predicted there (only the labels come back)."""
-        if sample_weight is None and _device_array(X) is not None:
+        if sample_weight is None and _gpu.device_array(X) is not None:
             return float((_host(self.predict(X)) == _host(y)).mean())
         return super().score(X, y, sample_weight)
 
@@ -291,17 +291,6 @@ def softmax_proba(s):
     s = s - s.max(axis=1, keepdims=True)
     e = xp.exp(s)
     return e / e.sum(axis=1, keepdims=True)
-
-
-def _device_array(X):
-    """X as a CuPy array when it lives on a GPU (CuPy, or a torch CUDA tensor through
-    DLPack, without a copy); None for host data."""
-    mod = type(X).__module__
-    if mod.startswith("cupy"):
-        return X
-    if mod.startswith("torch") and getattr(X, "is_cuda", False):
-        return _gpu.cupy().from_dlpack(X.detach())
-    return None
 
 
 def _host(y):

@@ -7,7 +7,8 @@ A model for the Trainer has:
                     so it can draw the minibatch itself (uint8 images stay uint8 in memory)
   predict(X)        -> integer class indices (for the accuracies in the history)
 
-Data on a GPU (CuPy arrays, with the model's parameters moved there) trains there: the
+Data on a GPU (CuPy arrays or torch CUDA tensors, with the model's parameters moved there
+by ``model.to(cupy)``) trains there: the
 minibatch indices are drawn on the host (the same shuffles as on the CPU for the same
 random_state) and sent with each batch; the data never leave the device.
 """
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import _gpu
 from ._validation import array_module
 from .optim import Optimizer, make_optimizer
 
@@ -96,6 +98,7 @@ class Trainer:
             y_val: ArrayLike | None = None) -> dict[str, Any]:
         """Train for ``epochs`` passes (fewer on early stop); returns history.  Ctrl-C: see
         the class docstring (parameters kept, KeyboardInterrupt re-raised)."""
+        X, y, X_val, y_val = (_on_gpu(a) for a in (X, y, X_val, y_val))  # torch CUDA tensors as CuPy
         xp = array_module(X)
         y = xp.asarray(y)
         if X_val is not None and y_val is not None:
@@ -170,6 +173,11 @@ class Trainer:
                     self.model.params[k][...] = v
             h["seconds"] += time.perf_counter() - t0
         return h
+
+
+def _on_gpu(a):
+    d = _gpu.device_array(a)
+    return a if d is None else d
 
 
 def _int_at_least(v, name, lo):
