@@ -38,6 +38,15 @@ class Preprocess:
             mean += X[s : s + _PRED_CHUNK].sum(axis=0, dtype=np.float64)
         self.shift = (mean / X.shape[0] * scale).astype(dtype)
 
+    @classmethod
+    def from_stats(cls, scale, shift, dtype):
+        """The transform from statistics reduced elsewhere (a cluster): x = scale * X - shift,
+        shift = scale * the mean training row."""
+        obj = cls.__new__(cls)
+        obj.scale = float(scale)
+        obj.shift = np.asarray(shift, dtype=np.float64).astype(dtype)
+        return obj
+
     def __call__(self, X, dtype, rows=None, out=None):
         """scale * X[rows] - shift as ``dtype`` (one kernel pass, :func:`imgclf.ops.affine_rows`)."""
         return ops.affine_rows(X, rows, self.scale, self.shift, dtype=dtype, out=out)
