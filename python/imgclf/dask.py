@@ -260,22 +260,50 @@ PAIRWISE.register("dask")(lambda X, Y, metric, block_backend="auto":
 
 # ---- estimators ------------------------------------------------------------------------------------
 
-def _call(est, method, block):
-    return getattr(est, method)(block)
+def persist(*arrays: Any) -> tuple[Any, ...]:
+    """dask.persist: on a distributed cluster the blocks stay on the workers that computed
+    them (the client keeps only futures)."""
+    return dask.persist(*arrays)
 
 
-def predict_blockwise(est: Any, method: str, X: Any, ncols: int | None = None, dtype: Any = None) -> Any:
-    """``est.<method>`` on each row block of the dask array X, on the workers.  The fitted
-    estimator enters the graph once (one key, fetched once per worker), not once per block.
-    ``ncols``: columns of a 2-D result (None for a 1-D one)."""
+def accuracy(pred: Any, y: Any) -> float:
+    """Mean of pred == y, reduced where the predictions are (one number comes back)."""
+    if is_dask(pred):
+        y = y if is_dask(y) else da.from_array(np.asarray(y), chunks=pred.chunks)
+        return float((pred == y.rechunk(pred.chunks)).mean().compute())
+    return float(np.mean(pred == (y.compute() if is_dask(y) else np.asarray(y))))
+
+
+def _call(block, est, method, *extra):
+    return getattr(est, method)(block, *extra)
+
+
+def predict_blockwise(est: Any, method: str, X: Any, ncols: int | None = None, dtype: Any = None,
+                      extra: tuple = ()) -> Any:
+    """``est.<method>(block, *extra)`` on each row block of the dask array X, on the
+    workers.  The fitted estimator enters the graph once (one key, sent once to each worker
+    that needs it), not once per block.  ``ncols``: columns of a 2-D result (None for 1-D)."""
     X = X if X.ndim == 2 else X.reshape(X.shape[0], -1)
     X = X.rechunk({1: -1})
     model = dask.delayed(est, pure=True, traverse=False)
+    dtype = np.dtype(dtype) if dtype is not None else np.dtype(np.float64)
     if ncols is None:
-        return X.map_blocks(_call, model, method, drop_axis=1, dtype=dtype,
+        return X.map_blocks(_call, model, method, *extra, drop_axis=1, dtype=dtype,
                             meta=np.empty((0,), dtype=dtype))
-    return X.map_blocks(_call, model, method, chunks=(X.chunks[0], (ncols,)), dtype=dtype,
+    return X.map_blocks(_call, model, method, *extra, chunks=(X.chunks[0], (ncols,)), dtype=dtype,
                         meta=np.empty((0, 0), dtype=dtype))
+
+
+def iter_blocks(X: Any, y: Any):
+    """(X block, y block) pairs as NumPy arrays, one block computed at a time (y is
+    rechunked to X's row blocks)."""
+    X = as_dask(X, "X")
+    y = y if is_dask(y) else da.from_array(np.asarray(y), chunks=(X.chunks[0],))
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
+    y = y.rechunk((X.chunks[0],))
+    for xb, yb in zip(X.to_delayed().ravel(), y.to_delayed().ravel()):
+        yield dask.compute(xb, yb)
 
 
 def _encode_block(y, classes):
