@@ -27,14 +27,40 @@ def _bar(it, show, desc, total=None):
     return tqdm(it, desc=desc, total=total, leave=False)
 
 
+def _fold_scores(X, yi, tr, va, ks, n_classes, metric, weights, tie_break, backend):
+    """The accuracy of every k in ks on one fold: one search with k = max(ks)."""
+    dist, idx = ops.knn(X[va], X[tr], ks[-1], metric, backend=backend)
+    lab = yi[tr][idx]
+    out = np.zeros(len(ks))
+    for j, k in enumerate(ks):
+        pred, _ = ops.vote(lab[:, :k], n_classes, dist[:, :k], weights, tie_break=tie_break, backend=backend)
+        out[j] = accuracy(yi[va], pred)
+    return out
+
+
+def _dask_client(client):
+    """The dask.distributed Client to run folds on: ``client``, else the active one (only
+    looked for when distributed was imported), else None."""
+    if client is None and "distributed" not in sys.modules:
+        return None
+    from .dask import active_client
+
+    return active_client(client)
+
+
 def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int = 5, metric: str = "l2",
                      weights: str = "uniform", tie_break: str = "nearest", random_state: int | None = 0,
-                     progress: bool | str = "auto", backend: str = "auto") -> dict[str, Any]:
+                     progress: bool | str = "auto", backend: str = "auto", client: Any = None) -> dict[str, Any]:
     """k-fold cross-validation of kNN over every k in ``ks`` at the cost of one search per fold.
 
     Each fold runs one fused :func:`imgclf.ops.knn` with k = max(ks); every k is then scored
     from the first k columns of those sorted neighbour lists (scikit-learn's GridSearchCV
     would recompute the distances for every k).  Folds are stratified.
+
+    client: a dask.distributed Client; when one is given or active in this process
+    (``Client(...)`` was created), the folds run as tasks on its workers: X and y are
+    scattered once to the workers, each task runs one fold's search and scoring, and only
+    the scores come back.  The result is the same as run here.
 
     Returns a dict: ks, mean, std (per k), scores (folds x len(ks)), best_k, seconds.
     """
@@ -60,13 +86,19 @@ def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int =
     t0 = time.perf_counter()
     scores = np.zeros((folds, len(ks)))
     split = StratifiedKFold(folds, shuffle=True, random_state=random_state).split(X, yi)
-    for f, (tr, va) in enumerate(_bar(split, progress, f"cv {metric}", folds)):
-        dist, idx = ops.knn(X[va], X[tr], kmax, metric, backend=backend)
-        lab = yi[tr][idx]
-        for j, k in enumerate(ks):
-            pred, _ = ops.vote(lab[:, :k], len(classes), dist[:, :k], weights, tie_break=tie_break,
-                               backend=backend)
-            scores[f, j] = accuracy(yi[va], pred)
+    args = (ks, len(classes), metric, weights, tie_break, backend)
+    client = _dask_client(client)
+    if client is not None:
+        from distributed import as_completed
+
+        Xf, yf = client.scatter([X, yi], broadcast=True)
+        futs = {client.submit(_fold_scores, Xf, yf, tr, va, *args, pure=False): f
+                for f, (tr, va) in enumerate(split)}
+        for fut in _bar(as_completed(futs), progress, f"cv {metric} (dask)", folds):
+            scores[futs[fut]] = fut.result()
+    else:
+        for f, (tr, va) in enumerate(_bar(split, progress, f"cv {metric}", folds)):
+            scores[f] = _fold_scores(X, yi, tr, va, *args)
     mean, std = scores.mean(0), scores.std(0)
     return {"ks": ks, "mean": mean, "std": std, "scores": scores, "best_k": ks[int(np.argmax(mean))],
             "metric": metric, "folds": folds, "seconds": time.perf_counter() - t0}
