@@ -91,7 +91,8 @@ def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int =
     if client is not None:
         from distributed import as_completed
 
-        Xf, yf = client.scatter([X, yi], broadcast=True)
+        # hash=False: fresh keys, so a second call never reuses data the first is releasing
+        Xf, yf = client.scatter([X, yi], broadcast=True, hash=False)
         futs = {client.submit(_fold_scores, Xf, yf, tr, va, *args, pure=False): f
                 for f, (tr, va) in enumerate(split)}
         for fut in _bar(as_completed(futs), progress, f"cv {metric} (dask)", folds):
