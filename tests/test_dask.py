@@ -308,7 +308,7 @@ def test_worker_killed_mid_knn_is_correct_or_fails_loudly():
             t0 = time.monotonic()
             while not any(c.processing().values()) and time.monotonic() - t0 < 60:
                 time.sleep(0.01)
-            time.sleep(0.2)
+            time.sleep(0.05)
             assert not all(f.done() for f in fut), "the search finished before the kill"
             os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
             try:
