@@ -46,9 +46,8 @@ def _digest(idx):
 
 def run_one(config, n_train, n_queries, k, metric):
     """One timed run in this process; returns a dict."""
-    import numpy as np
-
     import imgclf
+    import numpy as np
     from imgclf import ops
 
     Xtr, Xte = _data(n_train, n_queries)
@@ -101,7 +100,7 @@ def run_one(config, n_train, n_queries, k, metric):
             # the per-shard search alone, on the worker that holds the shard (for the cost model)
             sizes = [c for c in T.chunks[0]]
             per = []
-            for i, blk in enumerate(T.to_delayed().ravel()):
+            for blk in T.to_delayed().ravel():
                 f = client.compute(blk)
                 where = list(client.who_has(f)[f.key])
                 q_f = client.scatter(Xte, workers=where, hash=False)
@@ -135,7 +134,7 @@ def main(argv=None):
         return 0
     configs = args.configs.split(",")
     runs = {c: [] for c in configs}
-    for r in range(args.repeat):  # interleaved, so that a change in the machine's load hits every config
+    for _ in range(args.repeat):  # interleaved, so that a change in the machine's load hits every config
         for c in configs:
             cmd = [sys.executable, os.path.abspath(__file__), "--one", c, "--train", str(args.train),
                    "--queries", str(args.queries), "--k", str(args.k), "--metric", args.metric]

@@ -15,7 +15,6 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 import dask  # noqa: E402
-
 import imgclf  # noqa: E402
 from imgclf import ops  # noqa: E402
 
