@@ -2,12 +2,10 @@
 L-BFGS and the penalties."""
 import numpy as np
 import pytest
-
-from imgclf import LinearSVM, SoftmaxClassifier, gradcheck
+from imgclf import SoftmaxClassifier, gradcheck
 from imgclf.linear import LinearModel
 
 from .helpers import blobs
-
 
 # ---- gradients ---------------------------------------------------------------------------
 # Centred differences in float64 carry a rounding error of about 1e-16 * |loss| / h ~ 5e-11,

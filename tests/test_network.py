@@ -2,10 +2,8 @@
 linear model cannot learn and the network does."""
 import numpy as np
 import pytest
-
 from imgclf import LinearSVM, SoftmaxClassifier, TwoLayerNet, gradcheck
 from imgclf.network import NetModel
-
 
 # ---- gradients ---------------------------------------------------------------------------
 # Centred differences in float64 carry a rounding error of about 1e-16 * |loss| / h ~ 5e-11,

@@ -3,7 +3,6 @@ figures with titles, integer epoch and k axes, and a confusion matrix whose erro
 import matplotlib
 import numpy as np
 import pytest
-
 from imgclf.pipeline import report_figures, table
 
 matplotlib.use("Agg")
