@@ -319,3 +319,32 @@ def test_worker_killed_mid_knn_is_correct_or_fails_loudly():
                 np.testing.assert_array_equal(d1, d0)
     finally:
         cluster.close()
+
+
+# ---- the command line's cluster path ------------------------------------------------------------
+
+def test_pipeline_knn_on_a_scheduler(client, capsys):
+    """`imgclf run --scheduler ADDRESS`: connecting prints the dashboard link, and the final
+    kNN's evaluation on the cluster (shards on the workers) equals the one in this process."""
+    from imgclf import pipeline
+    from imgclf.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "--scheduler" in capsys.readouterr().out
+    c2, cluster = pipeline.connect(client.scheduler.address)
+    try:
+        assert cluster is None
+        assert "dashboard" in capsys.readouterr().err
+        rng = np.random.default_rng(12)
+        X, y = _images(rng, 240, classes=7)
+        X = X.reshape(240, -1)
+        Xte, yte = X[:50], y[:50]
+        here = imgclf.KNearestNeighbor(k=3, metric="l1").fit(X[50:], y[50:])
+        there = imgclf.KNearestNeighbor(k=3, metric="l1").fit(da.from_array(X[50:], chunks=(95, -1)), y[50:])
+        r0, p0 = pipeline._evaluate("kNN", here, {}, 0.0, Xte, yte, 0.0, "cpu")
+        r1, p1 = pipeline._evaluate("kNN", there, {}, 0.0, Xte, yte, 0.0, "cpu", client=c2)
+        np.testing.assert_array_equal(p1, p0)
+        assert (r1["test_acc"], r1["top5"]) == (r0["test_acc"], r0["top5"])
+    finally:
+        c2.close()
