@@ -127,7 +127,7 @@ def _local_topk(Q, T, labels, offset, k, metric, backend):
     kk = min(k, T.shape[0])
     dist, idx = ops.knn(Q, T, kk, _block_metric(T.dtype, metric), backend=backend)
     key = _f64_key(Q, T, idx, metric) if T.dtype == np.float32 else None
-    lab = labels[idx] if labels is not None else None
+    lab = _reference.get_xp(idx).asarray(labels)[idx] if labels is not None else None
     return dist, key, idx + offset, lab
 
 
