@@ -23,6 +23,17 @@ from .train import Trainer
 _PRED_CHUNK = 8192
 
 
+def _is_dask(a):
+    return type(a).__module__.startswith("dask")
+
+
+def _minibatch_on_dask(est):
+    return ValueError(
+        f"optimizer={est.optimizer!r} cannot train on dask arrays (its minibatches would be drawn "
+        "across the whole cluster): use optimizer='lbfgs' (full-batch L-BFGS, computed shard by "
+        "shard on the workers), or partial_fit, which trains one epoch on each block in turn")
+
+
 class Preprocess:
     """x = scale * X - shift, the transform every trained model applies to its input.
 
@@ -45,6 +56,15 @@ class Preprocess:
             mean += X[s : s + _PRED_CHUNK].sum(axis=0, dtype=np.float64)
         self.shift = (mean / X.shape[0] * scale).astype(dtype)
 
+    @classmethod
+    def from_stats(cls, scale, shift, dtype):
+        """The transform from statistics reduced elsewhere (a cluster): x = scale * X - shift,
+        shift = scale * the mean training row."""
+        obj = cls.__new__(cls)
+        obj.scale = float(scale)
+        obj.shift = np.asarray(shift, dtype=np.float64).astype(dtype)
+        return obj
+
     def __call__(self, X, dtype, rows=None, out=None):
         """scale * X[rows] - shift as ``dtype`` (one kernel pass, :func:`imgclf.ops.affine_rows`)."""
         return ops.affine_rows(X, rows, self.scale, self.shift, dtype=dtype, out=out)
@@ -55,6 +75,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
     (returning an object with params / loss / scores) and their own ``__init__``."""
 
     _lbfgs_ok = True
+    _dask_lbfgs = False  # the linear models train on dask arrays by distributed L-BFGS
 
     # ---- checks ----------------------------------------------------------------------
     def _check_common(self):
@@ -154,6 +175,15 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         """Train on images X (n_samples, ...) with labels y (any values)."""
         self._check_common()
         self._check_params()
+        if _is_dask(X) or _is_dask(y):
+            if self.optimizer != "lbfgs" or not self._dask_lbfgs:
+                if self.optimizer == "lbfgs":
+                    raise ValueError(f"{type(self).__name__} cannot train on dask arrays; call partial_fit "
+                                     "on each block, or fit on NumPy arrays")
+                raise _minibatch_on_dask(self)
+            from .dask import fit_lbfgs
+
+            return fit_lbfgs(self, flatten_images(X), y)
         X, y = self._validate(X, y, need_y=True)
         xp = array_module(X)
         if self.optimizer == "lbfgs" and xp is not np:
@@ -240,6 +270,14 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         if self.optimizer == "lbfgs":
             raise ValueError("partial_fit needs a minibatch optimizer, not 'lbfgs'")
+        if _is_dask(X) or _is_dask(y):
+            # one block at a time: each block comes to this process in turn (as dask-ml's
+            # Incremental trains), one epoch on each
+            from .dask import iter_blocks
+
+            for Xb, yb in iter_blocks(X, y):
+                self.partial_fit(Xb, yb, classes=classes)
+            return self
         first = not hasattr(self, "model_")
         X, y = self._validate(X, y, reset=first, need_y=True)
         if first:
@@ -252,6 +290,12 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     # ---- prediction -------------------------------------------------------------------
+    def _blockwise(self, method, X, ncols=None, dtype=np.float64):
+        from .dask import predict_blockwise
+
+        check_is_fitted(self, "model_")
+        return predict_blockwise(self, method, flatten_images(X), ncols=ncols, dtype=dtype)
+
     def _scores(self, X):
         check_is_fitted(self, "model_")
         X = self._validate(X, reset=False)
@@ -259,12 +303,19 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         return array_module(X).concatenate(out, axis=0)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """Class scores (n_samples, n_classes); for two classes, score[1] - score[0]."""
+        """Class scores (n_samples, n_classes); for two classes, score[1] - score[0].  A dask
+        array gives a dask array, computed block by block on the workers (also predict)."""
+        if _is_dask(X):
+            C = len(self.classes_)
+            return self._blockwise("decision_function", X, ncols=None if C == 2 else C, dtype=self._dtype)
         s = self._scores(X)
         return s[:, 1] - s[:, 0] if s.shape[1] == 2 else s
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Labels of X; a CuPy array for data on a GPU (where the labels are numbers)."""
+        """Labels of X; a CuPy array for data on a GPU (where the labels are numbers); a dask
+        array, computed block by block on the workers, for a dask array."""
+        if _is_dask(X):
+            return self._blockwise("predict", X, dtype=self.classes_.dtype)
         idx = self._scores(X).argmax(axis=1)
         xp = array_module(idx)
         if xp is np:
@@ -274,10 +325,15 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[idx.get()]  # labels CuPy cannot hold (strings): on the host
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """Mean accuracy on (X, y); data on a GPU are predicted there (only the labels come back)."""
+        """Mean accuracy on (X, y): on the cluster for dask arrays; data on a GPU are
+        predicted there (only the labels come back)."""
+        if (_is_dask(X) or _is_dask(y)) and sample_weight is None:
+            from .dask import accuracy
+
+            return accuracy(self.predict(X), y)
         if sample_weight is None and _gpu.device_array(X) is not None:
             return float((_host(self.predict(X)) == _host(y)).mean())
-        return super().score(X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -106,11 +106,11 @@ def cmd_run(args):
 
     try:
         res = run_pipeline(args.dataset, args.data_dir, out=args.out, force=args.force, quick=args.quick,
-                           seed=args.seed, backend=args.backend)
+                           seed=args.seed, backend=args.backend, scheduler=args.scheduler)
     except KeyboardInterrupt as exc:
         print(f"\n{exc}" if str(exc) else "\nimgclf run: interrupted", file=sys.stderr)
         return 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
-    except (OSError, ValueError, NoGPUError) as exc:  # FileExistsError, PermissionError, ... : a clear line
+    except (OSError, ValueError, ImportError, NoGPUError) as exc:  # FileExistsError, PermissionError, ... : a clear line
         print(f"imgclf run: {exc}", file=sys.stderr)
         return 2
     print(table(res))
@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="replace the imgclf report already in --out (only its own files, once the new one is ready)")
     p.add_argument("--quick", action="store_true", help="smaller searches (and a subsample of large datasets)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS|local",
+                   help="run the kNN cross-validation and predictions on a Dask cluster: a scheduler address "
+                        "(tcp://host:8786) or 'local' to start a LocalCluster here (needs imgclf[dask])")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("info", help="version, compiled backends, SIMD level, threads, GPU")
     p.set_defaults(func=cmd_info)

@@ -100,6 +100,9 @@ class LinearClassifier(TrainedClassifier):
         Weight of the squared term in the elastic net.
     optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "lbfgs"}
         Minibatch optimizer, or full-batch L-BFGS (SciPy; at most 20 * epochs iterations).
+        On dask arrays, fit needs "lbfgs": the loss and gradients are computed shard by
+        shard on the workers (:func:`imgclf.dask.fit_lbfgs`); partial_fit takes dask arrays
+        one block at a time.
     lr : float, default=3e-3
         Learning rate of the minibatch optimizer (the defaults were chosen on a validation
         split of Fashion-MNIST's training set).
@@ -129,6 +132,7 @@ class LinearClassifier(TrainedClassifier):
     """
 
     _loss = "softmax"
+    _dask_lbfgs = True
 
     def __init__(self, reg: float = 1e-4, penalty: str = "l2", beta: float = 0.5, optimizer: str = "adam",
                  lr: float = 3e-3, batch_size: int | str = "auto", epochs: int = 20, lr_decay: float = 0.9,
@@ -186,6 +190,8 @@ class SoftmaxClassifier(LinearClassifier):
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Softmax of the class scores; columns follow classes_."""
+        if type(X).__module__.startswith("dask"):
+            return self._blockwise("predict_proba", X, ncols=len(self.classes_))
         return softmax_proba(self._scores(X).astype(np.float64))
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:

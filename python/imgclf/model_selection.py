@@ -27,14 +27,48 @@ def _bar(it, show, desc, total=None):
     return tqdm(it, desc=desc, total=total, leave=False)
 
 
+def _fold_scores(X, yi, tr, va, ks, n_classes, metric, weights, tie_break, backend):
+    """The accuracy of every k in ks on one fold: one search with k = max(ks).  X may be on a
+    GPU (CuPy): the search, the labels of the neighbours and the vote stay there; yi (host
+    labels), tr and va (host indices) are moved as needed."""
+    xp = array_module(X)
+    yd = yi
+    if xp is not np:
+        tr, va, yd = xp.asarray(tr), xp.asarray(va), xp.asarray(yi)
+    dist, idx = ops.knn(X[va], X[tr], ks[-1], metric, backend=backend)
+    lab = yd[tr][idx]
+    yv = yi[_gpu.to_host(va)]
+    out = np.zeros(len(ks))
+    for j, k in enumerate(ks):
+        pred, _ = ops.vote(xp.ascontiguousarray(lab[:, :k]), n_classes, dist[:, :k], weights,
+                           tie_break=tie_break, backend=backend)
+        out[j] = accuracy(yv, _gpu.to_host(pred))
+    return out
+
+
+def _dask_client(client):
+    """The dask.distributed Client to run folds on: ``client``, else the active one (only
+    looked for when distributed was imported), else None."""
+    if client is None and "distributed" not in sys.modules:
+        return None
+    from .dask import active_client
+
+    return active_client(client)
+
+
 def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int = 5, metric: str = "l2",
                      weights: str = "uniform", tie_break: str = "nearest", random_state: int | None = 0,
-                     progress: bool | str = "auto", backend: str = "auto") -> dict[str, Any]:
+                     progress: bool | str = "auto", backend: str = "auto", client: Any = None) -> dict[str, Any]:
     """k-fold cross-validation of kNN over every k in ``ks`` at the cost of one search per fold.
 
     Each fold runs one fused :func:`imgclf.ops.knn` with k = max(ks); every k is then scored
     from the first k columns of those sorted neighbour lists (scikit-learn's GridSearchCV
     would recompute the distances for every k).  Folds are stratified.
+
+    client: a dask.distributed Client; when one is given or active in this process
+    (``Client(...)`` was created), the folds run as tasks on its workers: X and y are
+    scattered once to the workers, each task runs one fold's search and scoring, and only
+    the scores come back.  The result is the same as run here.
 
     Returns a dict: ks, mean, std (per k), scores (folds x len(ks)), best_k, seconds.
     """
@@ -62,16 +96,20 @@ def cross_validate_k(X: ArrayLike, y: ArrayLike, ks: Sequence[int], folds: int =
     scores = np.zeros((folds, len(ks)))
     # (the folds depend on the labels only: X is not handed to scikit-learn, wherever it lives)
     split = StratifiedKFold(folds, shuffle=True, random_state=random_state).split(np.zeros((len(yi), 1)), yi)
-    yd = yi if xp is np else xp.asarray(yi)
-    for f, (tr, va) in enumerate(_bar(split, progress, f"cv {metric}", folds)):
-        if xp is not np:
-            tr, va = xp.asarray(tr), xp.asarray(va)
-        dist, idx = ops.knn(X[va], X[tr], kmax, metric, backend=backend)
-        lab = yd[tr][idx]
-        for j, k in enumerate(ks):
-            pred, _ = ops.vote(xp.ascontiguousarray(lab[:, :k]), len(classes), dist[:, :k], weights,
-                               tie_break=tie_break, backend=backend)
-            scores[f, j] = accuracy(yi[_gpu.to_host(va)], _gpu.to_host(pred))
+    args = (ks, len(classes), metric, weights, tie_break, backend)
+    client = _dask_client(client) if xp is np else None
+    if client is not None:
+        from distributed import as_completed
+
+        # hash=False: fresh keys, so a second call never reuses data the first is releasing
+        Xf, yf = client.scatter([X, yi], broadcast=True, hash=False)
+        futs = {client.submit(_fold_scores, Xf, yf, tr, va, *args, pure=False): f
+                for f, (tr, va) in enumerate(split)}
+        for fut in _bar(as_completed(futs), progress, f"cv {metric} (dask)", folds):
+            scores[futs[fut]] = fut.result()
+    else:
+        for f, (tr, va) in enumerate(_bar(split, progress, f"cv {metric}", folds)):
+            scores[f] = _fold_scores(X, yi, tr, va, *args)
     mean, std = scores.mean(0), scores.std(0)
     return {"ks": ks, "mean": mean, "std": std, "scores": scores, "best_k": ks[int(np.argmax(mean))],
             "metric": metric, "folds": folds, "seconds": time.perf_counter() - t0}

@@ -18,6 +18,10 @@ def _is_cupy(a):
     return type(a).__module__.startswith("cupy")
 
 
+def _is_dask(a):
+    return type(a).__module__.startswith("dask")
+
+
 class KNearestNeighbor(ClassifierMixin, BaseEstimator):
     """k-nearest-neighbour classifier (memorizes the training set, votes among the k
     closest training images).
@@ -38,6 +42,13 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
 
     uint8 images are kept as uint8 (exact integer distances, a quarter of the memory of
     float32); images of shape (N, H, W[, C]) are flattened per sample.
+
+    Dask arrays stay on the cluster: ``fit`` on a dask X keeps the training shards persisted
+    on the workers (never gathered to the client; only the distinct labels come back), and
+    ``predict``, ``predict_proba``, ``kneighbors`` and ``score`` run the sharded search of
+    :func:`imgclf.dask.knn` there (dask queries give dask results; NumPy queries against a
+    model on the cluster give NumPy results).  A model fitted on NumPy arrays predicts dask
+    queries block by block, the model sent to each worker once.
 
     CuPy arrays stay on the GPU: ``fit`` on a CuPy X keeps it there, and ``predict``,
     ``predict_proba`` and ``kneighbors`` of CuPy queries run the CUDA kernels and return
@@ -72,6 +83,8 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         """Memorize the training images X (n_samples, ...) and their labels y."""
         self._check_params()
         X = flatten_images(X)
+        if _is_dask(X) or _is_dask(y):
+            return self._fit_dask(X, y)
         if _is_cupy(X):
             X = self._check_gpu(X, reset=True)
             y = y.get() if _is_cupy(y) else np.asarray(y)
@@ -87,6 +100,23 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
             import cupy
 
             self._y_gpu = cupy.asarray(self._y)
+        return self
+
+    def _fit_dask(self, X, y):
+        from . import dask as _dk
+
+        X = _dk.as_dask(X, "X")
+        if X.dtype not in ESTIMATOR_DTYPES:
+            if X.dtype.kind not in "biuf":
+                raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+            X = X.astype(np.float64)
+        y = y if _is_dask(y) else _dk.da.from_array(np.asarray(y), chunks=(X.chunks[0],))
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must be 1-D with one label per sample ({X.shape[0]}), got shape {y.shape}")
+        self.classes_, yi = _dk.encode_labels(y.rechunk((X.chunks[0],)))
+        check_classification_targets(self.classes_)
+        self.n_features_in_ = X.shape[1]
+        self._X, self._y = _dk.persist(X, yi)  # the shards stay where they are computed
         return self
 
     def _check_gpu(self, X, reset):
@@ -114,6 +144,15 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "_X")
         self._check_params()
         X = flatten_images(X)
+        if _is_dask(self._X):
+            if _is_cupy(X):
+                raise TypeError("this model was fitted on dask arrays; pass NumPy or dask queries")
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input")
+            if self.k > self._X.shape[0]:
+                raise ValueError(f"k={self.k} is larger than the {self._X.shape[0]} training samples")
+            return X
         if _is_cupy(X) != _is_cupy(self._X):
             where = "CuPy (GPU)" if _is_cupy(self._X) else "NumPy (host)"
             raise TypeError(f"this model was fitted on {where} arrays; pass the queries the same way")
@@ -129,10 +168,46 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
                    return_distance: bool = True) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         """Distances and training indices of the nearest neighbours of each row of X,
         ordered by (distance, index)."""
+        if _is_dask(X) and not _is_dask(getattr(self, "_X", None)):
+            from .dask import predict_blockwise
+
+            check_is_fitted(self, "_X")
+            k = self.k if n_neighbors is None else n_neighbors
+            dist = predict_blockwise(self, "_kneighbors_distances", X, ncols=k, extra=(k,))
+            idx = predict_blockwise(self, "_kneighbors_indices", X, ncols=k, extra=(k,))
+            return (dist, idx) if return_distance else idx
+        local = not _is_dask(X)
         X = self._query(X)
         k = self.k if n_neighbors is None else n_neighbors
         dist, idx = ops.knn(X, self._X, k, self.metric, backend=self.backend)
+        if _is_dask(dist) and local:  # NumPy queries against a model on a cluster
+            import dask as _dask
+
+            dist, idx = _dask.compute(dist, idx)
         return (dist, idx) if return_distance else idx
+
+    def _kneighbors_distances(self, X, k):
+        return self.kneighbors(X, k)[0]
+
+    def _kneighbors_indices(self, X, k):
+        return self.kneighbors(X, k, return_distance=False)
+
+    def _on_cluster(self, X, what):
+        """predict / predict_proba where the model or the queries are dask arrays (None
+        when neither is)."""
+        model_dask = _is_dask(getattr(self, "_X", None))
+        if not (model_dask or _is_dask(X)):
+            return None
+        from . import dask as _dk
+
+        check_is_fitted(self, "_X")
+        if not model_dask:  # a local model, dask queries: block by block, the model sent once
+            if what == "labels":
+                return _dk.predict_blockwise(self, "predict", X, dtype=self.classes_.dtype)
+            return _dk.predict_blockwise(self, "predict_proba", X, ncols=len(self.classes_), dtype=np.float64)
+        local = not _is_dask(X)
+        out = _dk.knn_vote(self, self._query(X), what)
+        return out.compute() if local else out
 
     def _vote(self, X):
         dist, idx = self.kneighbors(X)
@@ -142,6 +217,9 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Most voted label of each image."""
+        out = self._on_cluster(X, "labels")
+        if out is not None:
+            return out
         labels, _ = self._vote(X)
         if _is_cupy(labels):
             if self.classes_.dtype.kind in "biuf":
@@ -153,13 +231,21 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Share of the (weighted) votes each class receives; columns follow classes_."""
+        out = self._on_cluster(X, "proba")
+        if out is not None:
+            return out
         _, scores = self._vote(X)
         total = scores.sum(axis=1, keepdims=True)
         total[total == 0] = 1.0
         return scores / total
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """Mean accuracy; for CuPy inputs it is computed on the GPU (one value comes back)."""
+        """Mean accuracy; for CuPy inputs it is computed on the GPU, for dask inputs (or a
+        model fitted on dask arrays) on the cluster (one value comes back)."""
+        if (_is_dask(X) or _is_dask(getattr(self, "_X", None))) and sample_weight is None:
+            from . import dask as _dk
+
+            return _dk.accuracy(self.predict(X), y)
         if _is_cupy(X) and sample_weight is None:
             import cupy
 

@@ -163,4 +163,6 @@ class TwoLayerNet(TrainedClassifier):
         """Softmax of the class scores (meaningful for loss="softmax"); columns follow classes_."""
         if self.loss != "softmax":
             raise AttributeError("predict_proba needs loss='softmax'")
+        if type(X).__module__.startswith("dask"):  # block by block on the workers
+            return self._blockwise("predict_proba", X, ncols=len(self.classes_))
         return softmax_proba(self._scores(X).astype(np.float64))

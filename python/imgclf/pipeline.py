@@ -32,11 +32,21 @@ def _log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def _evaluate(name, est, params, val_acc, X_test, y_test, fit_s, backend, extra=None):
+def _evaluate(name, est, params, val_acc, X_test, y_test, fit_s, backend, extra=None, client=None):
     t = time.perf_counter()
-    pred = est.predict(X_test)
-    scores = est.predict_proba(X_test) if hasattr(est, "predict_proba") else est.decision_function(X_test)
-    pred, scores = _gpu.to_host(pred), _gpu.to_host(scores)  # (from the GPU: the answers only)
+    if client is not None:  # a model on a cluster: both predictions in one computation, with a progress bar
+        import dask.array as da
+        from distributed import progress
+
+        Q = da.from_array(X_test, chunks=(max(1, -(-len(X_test) // (2 * _n_workers(client)))), -1))
+        futs = client.compute([est.predict(Q), est.predict_proba(Q)])
+        if sys.stderr.isatty():
+            progress(futs)
+        pred, scores = client.gather(futs)
+    else:
+        pred = est.predict(X_test)
+        scores = est.predict_proba(X_test) if hasattr(est, "predict_proba") else est.decision_function(X_test)
+        pred, scores = _gpu.to_host(pred), _gpu.to_host(scores)  # (from the GPU: the answers only)
     pred_s = time.perf_counter() - t
     C = len(est.classes_)
     row = {"model": name, "params": params, "val_acc": val_acc,
@@ -45,6 +55,27 @@ def _evaluate(name, est, params, val_acc, X_test, y_test, fit_s, backend, extra=
            "fit_s": fit_s, "predict_s": pred_s, "backend": backend}
     row.update(extra or {})
     return row, np.searchsorted(est.classes_, pred)
+
+
+def _n_workers(client):
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def connect(scheduler: str | None) -> tuple[Any, Any]:
+    """(client, cluster) for ``scheduler``: None (no cluster), "local" (a LocalCluster of
+    this machine, started here and closed by the caller) or a scheduler address
+    ("tcp://host:8786").  The dashboard link is printed."""
+    if not scheduler:
+        return None, None
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError("--scheduler needs Dask: pip install 'imgclf[dask]'") from exc
+    cluster = LocalCluster() if scheduler == "local" else None
+    client = Client(cluster if cluster is not None else scheduler)
+    _log(f"imgclf run: Dask scheduler {client.scheduler.address}, {_n_workers(client)} workers; "
+         f"dashboard: {client.dashboard_link}")
+    return client, cluster
 
 
 def _features(X, shape):
@@ -128,12 +159,18 @@ def publish(stage: str, out: str) -> None:
 
 def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str = "imgclf-report",
                  force: bool = False, quick: bool = False, seed: int = 0, backend: str = "auto",
-                 progress: bool | str = "auto") -> dict:
+                 progress: bool | str = "auto", scheduler: str | None = None) -> dict:
     """Run the pipeline and write the report; returns the results dict (also in results.json).
 
     ``backend="cuda"`` runs it on the GPU: the images go to the GPU once, and every search,
     fit and prediction runs there on CuPy arrays (the HOG / colour features are computed on
     the CPU and moved once); a RuntimeError says why when no GPU is usable.
+
+    scheduler: None (everything in this process), "local" (start a Dask LocalCluster) or the
+    address of a running Dask scheduler: the kNN cross-validation runs its folds as tasks on
+    the workers, and the final kNN model is fitted on training shards kept on the workers,
+    which compute its test predictions.  The results are the same as without a cluster.
+    (Not with ``backend="cuda"``: choose one.)
 
     The report is written to a staging folder and moved into ``out`` only when it is
     complete (see :func:`prepare_out` for what ``out`` may be).  Ctrl-C stops the run: the
@@ -141,14 +178,23 @@ def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str 
     KeyboardInterrupt is re-raised.
     """
     if backend == "cuda":
+        if scheduler is not None:
+            raise ValueError("backend='cuda' and a Dask scheduler cannot be combined: choose one")
         require_gpu()
     stage_dir = prepare_out(out, force)
+    client = cluster = None
     try:
-        res, interrupted = _run(dataset, data_dir, quick, seed, backend, progress, stage_dir)
+        client, cluster = connect(scheduler)
+        res, interrupted = _run(dataset, data_dir, quick, seed, backend, progress, stage_dir, client)
         publish(stage_dir, out)
     except BaseException:
         shutil.rmtree(stage_dir, ignore_errors=True)
         raise
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     if interrupted:
         raise KeyboardInterrupt(f"imgclf run interrupted {res['interrupted']}; partial report in {out}")
     return res
@@ -171,7 +217,7 @@ def require_gpu() -> None:
         raise NoGPUError(f"backend 'cuda' needs a usable GPU, and there is none: {why}")
 
 
-def _run(dataset, data_dir, quick, seed, backend, progress, out):
+def _run(dataset, data_dir, quick, seed, backend, progress, out, client=None):
     t_all = time.perf_counter()
     gpu = backend == "cuda"
     be = "cuda" if gpu else _backend.resolve(backend)
@@ -208,15 +254,23 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out):
         cv = {}
         for metric in ("l1", "l2"):
             cv[metric] = cross_validate_k(X, ytr_d, ks, folds=folds, metric=metric, random_state=seed,
-                                          progress=progress, backend=be)
+                                          progress=progress, backend=be, client=client)
             _log(f"  kNN {metric}: best k={cv[metric]['best_k']} (cv acc {cv[metric]['mean'].max():.4f}, "
                  f"{cv[metric]['seconds']:.1f}s)")
         metric = max(cv, key=lambda m: cv[m]["mean"].max())
         k = cv[metric]["best_k"]
         t = time.perf_counter()
-        knn = KNearestNeighbor(k=k, metric=metric, backend=be).fit(X, ytr_d)
+        knn = KNearestNeighbor(k=k, metric=metric, backend=be)
+        if client is not None:  # training shards on the workers, one per worker
+            import dask.array as da
+
+            knn.fit(da.from_array(X, chunks=(-(-len(X) // _n_workers(client)), -1)), ytr)
+        else:
+            knn.fit(X, ytr_d)
         row, pred = _evaluate("kNN", knn, {"k": k, "metric": metric}, float(cv[metric]["mean"].max()), Xte,
-                              yte, time.perf_counter() - t, be, {"val_kind": f"{folds}-fold cv"})
+                              yte, time.perf_counter() - t, be, {"val_kind": f"{folds}-fold cv"}, client=client)
+        if client is not None:
+            res["dask_dashboard"] = client.dashboard_link
         res["knn_cv"] = {m: {"ks": c["ks"], "mean": c["mean"].tolist(), "std": c["std"].tolist(),
                              "best_k": c["best_k"], "seconds": c["seconds"]} for m, c in cv.items()}
         rows.append(row)

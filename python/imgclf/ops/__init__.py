@@ -32,6 +32,11 @@ xp=cupy), the losses, the optimizer steps and max_norm have CUDA kernels; the de
 the reference on CuPy (cuBLAS products).  torch tensors are accepted too (CUDA tensors
 through DLPack, CPU tensors as NumPy views, no copies) and array results come back as torch
 tensors.
+
+Dask.  Dask arrays (queries, training set or both) give dask arrays: ``knn`` and
+``pairwise_distances`` run the single-machine kernel on each pair of blocks, on the
+workers, and the top-k lists merge in a tree with global indices, so the answer is the
+single-machine answer, ties included (:mod:`imgclf.dask`; ``pip install 'imgclf[dask]'``).
 """
 from . import dispatch
 from .dense import ACTIVATIONS, act_backward, affine_rows, bias_act, bias_relu, gemm, relu_backward

@@ -137,6 +137,11 @@ def _cuda_takes(X, metric, *args):
     return X.dtype in (np.dtype(np.float32), np.dtype(np.uint8)) and _int32_exact(X, metric)
 
 
+def _any_dask(*arrays):
+    """Whether any input is a dask array (the "dask" backend takes the op whole)."""
+    return any(a is not None and _backend.array_kind(a) == "dask" for a in arrays)
+
+
 def _out_dtype(X):
     return np.int32 if X.dtype == np.uint8 else X.dtype
 
@@ -169,11 +174,17 @@ def pairwise_distances(X: Array, Y: Array | None = None, metric: str = "l2", *, 
     metric: "l1" (sum of absolute differences), "l2" (Euclidean) or "sqeuclidean".
     Returns an (n_X, n_Y) array (dtype: see :mod:`imgclf.ops`).  This is the one op that
     materializes every distance; use :func:`knn` when only the nearest ones matter.
+    Dask arrays give a lazy dask array, block by block (:func:`imgclf.dask.pairwise_distances`).
     The compiled kernel computes each distance directly (no norms identity), so float32
     results carry only float32 rounding of the summed differences (summed in float64 where
     float32 squares could overflow or underflow).
     """
     check_choice(metric, "metric", METRICS)
+    if _any_dask(X, Y):
+        from .. import dask as _dask  # registers the "dask" backend (ImportError names the extra)
+
+        X, Y = _dask.prepare_pair(X, X if Y is None else Y, "X", "Y")
+        return PAIRWISE.run(backend, Y, X, Y, metric, block_backend=backend)
     X, Y = prepare_pair(X, X if Y is None else Y, "X", "Y")
     return _pairwise_ranged(lambda A, B: PAIRWISE.run(backend, A, A, B, metric), X, Y, metric)
 
@@ -206,8 +217,10 @@ def knn(queries: Array, train: Array, k: int, metric: str = "l2", *, backend: st
 
     Returns ``(distances, indices)``, each (n_queries, k); each row is ordered by
     (distance, training index), so equal distances resolve to the smaller training index on
-    every backend and thread count.  The search is fused: tiles of distances stream through
-    a per-query top-k and the full distance matrix is never stored.
+    every backend and thread count.  Dask arrays (queries, train or both) give dask arrays,
+    computed shard by shard on the cluster (:func:`imgclf.dask.knn`).  The search is
+    fused: tiles of distances stream through a per-query top-k and the full distance
+    matrix is never stored.
 
     float32 candidates from a fast float32 pass are re-ranked with float64 distances, and
     any query whose candidate set cannot be proven complete from the float32 rounding bound
@@ -216,6 +229,11 @@ def knn(queries: Array, train: Array, k: int, metric: str = "l2", *, backend: st
     distances are exact integers.
     """
     check_choice(metric, "metric", METRICS)
+    if _any_dask(queries, train):
+        from .. import dask as _dask  # registers the "dask" backend (ImportError names the extra)
+
+        X, Y = _dask.prepare_pair(queries, train, "queries", "train")
+        return KNN.run(backend, Y, X, Y, k, metric, block_backend=backend)
     X, Y = prepare_pair(queries, train, "queries", "train")
     k = check_int(k, "k")
     if not 1 <= k <= Y.shape[0]:
