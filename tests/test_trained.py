@@ -10,14 +10,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from imgclf import LinearSVM, SoftmaxClassifier, TwoLayerNet
+from imgclf import LinearSVM, NeuralNet, SoftmaxClassifier, TwoLayerNet
 
 from .helpers import blobs
 
 
 @parametrize_with_checks([SoftmaxClassifier(random_state=0, progress=False),
                           LinearSVM(random_state=0, progress=False),
-                          TwoLayerNet(hidden=16, random_state=0, progress=False)])
+                          TwoLayerNet(hidden=16, random_state=0, progress=False),
+                          NeuralNet(hidden=(8, 8), activation="tanh", dropout=0.1, max_norm=3.0, random_state=0,
+                                    progress=False)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -72,6 +74,6 @@ def test_bad_parameters(rng):
     with pytest.raises(ValueError, match="hidden"):
         TwoLayerNet(hidden=0).fit(X, y)
     with pytest.raises(ValueError, match="activation"):
-        TwoLayerNet(activation="tanh").fit(X, y)
+        TwoLayerNet(activation="gelu").fit(X, y)
     with pytest.raises(FloatingPointError, match="learning rate"):
         SoftmaxClassifier(optimizer="sgd", lr=1e30, reg=1.0, progress=False).fit(X * 1e10, y)

@@ -6,6 +6,8 @@ A model for the Trainer has:
                     sets ``accepts_rows = True`` is called as loss(X, y, rows=idx) instead,
                     so it can draw the minibatch itself (uint8 images stay uint8 in memory)
   predict(X)        -> integer class indices (for the accuracies in the history)
+  after_step()      optional: called after every optimizer step (a constraint such as
+                    max-norm projects the parameters there)
 """
 from __future__ import annotations
 
@@ -101,6 +103,7 @@ class Trainer:
         if has_val and (y_val is None or len(X_val) != len(y_val)):
             raise ValueError("X_val and y_val must both be given, with the same length")
         h = self.history
+        after_step = getattr(self.model, "after_step", None)
         sub = self.rng.choice(n, size=min(n, self.train_acc_samples), replace=False)
         sub.sort()
         best_acc, best_params, since_best = -1.0, None, 0
@@ -122,6 +125,8 @@ class Trainer:
                             f"the training loss became {loss} at epoch {epoch + 1}: the model diverged; "
                             f"lower the learning rate (now {self.optimizer.lr:g})")
                     self.optimizer.step(self.model.params, grads)
+                    if after_step is not None:
+                        after_step()
                     h["loss"].append(float(loss))
                     if bar is not None:
                         bar.update(1)
