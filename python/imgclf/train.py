@@ -24,7 +24,8 @@ from .optim import Optimizer, make_optimizer
 __all__ = ["Trainer"]
 
 
-def _progress_enabled(progress):
+def progress_enabled(progress: bool | str) -> bool:
+    """Whether to show a progress bar: True, False, or \"auto\" (stderr is a terminal)."""
     if progress == "auto":
         return bool(getattr(sys.stderr, "isatty", lambda: False)())
     return bool(progress)
@@ -109,7 +110,7 @@ class Trainer:
         best_acc, best_params, since_best = -1.0, None, 0
         per_epoch = math.ceil(n / self.batch_size)
         bar = None
-        if _progress_enabled(self.progress) and self.epochs:
+        if progress_enabled(self.progress) and self.epochs:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=self.epochs * per_epoch, desc="train", unit="batch", leave=False)
