@@ -162,3 +162,69 @@ def test_vectorized_tanh_and_sigmoid_to_a_few_ulps(config, rng, dtype, activatio
             np.testing.assert_array_equal(np.sign(got), np.sign(want_t))
         else:
             assert (got >= 0).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_bias_act_and_backward_kernels_match_the_reference(rng, dtype):
+    """csrc/cuda/dense.cu: every activation, forward and backward, on CuPy arrays against the
+    NumPy reference; shapes that are not multiples of the kernels' 32-column blocks or 8 row
+    groups; the bias gradient the same bits on every run (a fixed summation order)."""
+    from ..conftest import need_gpu
+
+    need_gpu()
+    import cupy as cp
+
+    from imgclf.ops.dense import ACT_BACKWARD, BIAS_ACT
+
+    assert BIAS_ACT.backends_for("auto", cp.zeros((1, 1)))[0] == "cuda"
+    assert ACT_BACKWARD.backends_for("auto", cp.zeros((1, 1)))[0] == "cuda"
+    f32 = dtype == np.float32
+    for activation in ops.ACTIVATIONS:
+        for n, H in [(1, 1), (7, 13), (9, 33), (300, 65), (0, 5), (257, 256)]:
+            x = (rng.standard_normal((n, H)) * 3).astype(dtype)
+            b = rng.standard_normal(H).astype(dtype)
+            if n:
+                x[0, 0] = -b[0]  # exactly 0 after the bias
+            want = R.bias_act(x.copy(), b, activation, 0.1)
+            got = ops.bias_act(cp.asarray(x), cp.asarray(b), activation, slope=0.1)
+            assert isinstance(got, cp.ndarray)
+            np.testing.assert_allclose(got.get(), want, rtol=1e-6 if f32 else 1e-14, atol=1e-7 if f32 else 1e-15)
+            dh = rng.standard_normal((n, H)).astype(dtype)
+            d_ref = dh.copy()
+            db_ref = R.act_backward(d_ref, want, activation, 0.1)
+            d_gpu = cp.asarray(dh)
+            db = ops.act_backward(d_gpu, cp.asarray(want), activation, slope=0.1)
+            np.testing.assert_allclose(d_gpu.get(), d_ref, rtol=1e-6 if f32 else 1e-14, atol=1e-7 if f32 else 1e-15)
+            bound = (1e-5 if f32 else 1e-12) * np.abs(d_ref).astype(np.float64).sum(0) + 1e-30
+            assert (np.abs(db.get().astype(np.float64) - d_ref.astype(np.float64).sum(0)) <= bound).all()
+            d2 = cp.asarray(dh)
+            np.testing.assert_array_equal(ops.act_backward(d2, cp.asarray(want), activation, slope=0.1).get(),
+                                          db.get())
+
+
+@pytest.mark.gpu
+def test_cuda_network_layer_round_trip_matches_the_cpu(rng):
+    """One hidden layer's forward and backward (gemm, bias + tanh, dropout, its backward) on
+    the GPU against the same calls on the CPU."""
+    from ..conftest import need_gpu
+
+    need_gpu()
+    import cupy as cp
+
+    x = rng.standard_normal((64, 30))
+    W = rng.standard_normal((30, 20)) * 0.3
+    b = rng.standard_normal(20) * 0.1
+    up = rng.standard_normal((64, 20))
+    outs = []
+    for xp in (np, cp):
+        h = ops.bias_act(ops.gemm(xp.asarray(x), xp.asarray(W)), xp.asarray(b), "tanh")
+        hd = h.copy()
+        ops.dropout(hd, 0.25, 7)
+        d = xp.asarray(up)
+        ops.dropout(d, 0.25, 7)
+        db = ops.act_backward(d, h, "tanh")
+        dW = ops.gemm(xp.asarray(x), d, trans_a=True)
+        outs.append([a.get() if xp is cp else a for a in (h, hd, db, dW)])
+    for a, g in zip(*outs):
+        np.testing.assert_allclose(g, a, rtol=1e-12, atol=1e-13)
