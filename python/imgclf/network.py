@@ -13,6 +13,8 @@ from ._trained import TrainedClassifier, softmax_proba
 __all__ = ["NetModel", "NeuralNet", "TwoLayerNet", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+# W ~ N(0, gain / fan_in) per activation: He for the rectifiers, Xavier for tanh
+INIT_GAIN = {"relu": 2.0, "leaky_relu": 2.0, "tanh": 1.0, "sigmoid": 1.0}
 
 
 def _hidden_tuple(hidden):
@@ -57,7 +59,7 @@ class NetModel:
         rng = np.random.default_rng(rng)
         dtype = np.dtype(dtype)
         widths = (int(d),) + _hidden_tuple(hidden) + (int(n_classes),)
-        gain = 2.0 if activation in ("relu", "leaky_relu") else 1.0
+        gain = INIT_GAIN[activation]
         self.params = {}
         for i in range(1, len(widths)):
             fan_in, fan_out = widths[i - 1], widths[i]
