@@ -13,8 +13,10 @@ from ._trained import TrainedClassifier, softmax_proba
 __all__ = ["NetModel", "NeuralNet", "TwoLayerNet", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
-# W ~ N(0, gain / fan_in) per activation: He for the rectifiers, Xavier for tanh
-INIT_GAIN = {"relu": 2.0, "leaky_relu": 2.0, "tanh": 1.0, "sigmoid": 1.0}
+# W ~ N(0, gain / fan_in) per activation: He for the rectifiers, Xavier for tanh, and 4^2
+# times Xavier for the sigmoid, whose slope at 0 is 1/4 (Glorot and Bengio's advice; on a
+# validation split of Fashion-MNIST's training set, 3-layer net: 0.8749 against 0.8700)
+INIT_GAIN = {"relu": 2.0, "leaky_relu": 2.0, "tanh": 1.0, "sigmoid": 16.0}
 
 
 def _hidden_tuple(hidden):
@@ -36,8 +38,9 @@ class NetModel:
 
     Forward: x = scale X - shift; h_l = act(h_{l-1} W_l + b_l) for each hidden layer (then
     inverted dropout with probability ``dropout`` while training); scores = h_L W + b.
-    Initialization: W_l ~ N(0, g / fan_in) with g = 2 for relu / leaky_relu (He) and g = 1
-    for tanh / sigmoid (Xavier), drawn layer by layer from ``rng``; biases 0.  The matrix
+    Initialization: W_l ~ N(0, g / fan_in) with g = 2 for relu / leaky_relu (He), g = 1 for
+    tanh (Xavier) and g = 16 for sigmoid (Xavier scaled by 4, the inverse of its slope at
+    0), drawn layer by layer from ``rng``; biases 0.  The matrix
     products, bias + activation (fused, forward and backward), dropout, the loss, the
     penalty, max-norm and the optimizer are imgclf kernels (one thread pool).
 
@@ -184,8 +187,8 @@ class NeuralNet(TrainedClassifier):
         Widths of the hidden layers; an int means one hidden layer.
     activation : {"relu", "leaky_relu", "tanh", "sigmoid"}, default="relu"
         The hidden layers' nonlinearity (fused with the bias add in one kernel, forward and
-        backward).  relu / leaky_relu layers are He-initialized, tanh / sigmoid ones
-        Xavier-initialized.
+        backward).  relu / leaky_relu layers are He-initialized, tanh ones
+        Xavier-initialized, sigmoid ones with 4 times Xavier's standard deviation.
     loss : {"softmax", "svm", "squared_svm"}, default="softmax"
     slope : float, default=0.01
         leaky_relu's slope for negative inputs.
