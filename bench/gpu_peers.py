@@ -62,7 +62,6 @@ def fp32_lanes_per_second():
 def knn_rows(rows, notes):
     import cupy
     import torch
-
     from imgclf import ops
 
     rng = cupy.random.default_rng(0)
@@ -92,7 +91,7 @@ def knn_rows(rows, notes):
             ("kNN L2 uint8 exact", Xu, Yu, "sqeuclidean", nq, t_l2, 0.25),           # dp4a: 4 bytes
             ("kNN L1 float32", Xf[:nq1], Yf, "l1", nq1, t_l1, 2.0),                  # sub, add|.|
             ("kNN L1 uint8 exact", Xu[:nq1], Yu, "l1", nq1, t_l1, 0.5)]:             # vsadu4 + add
-        a = timed(lambda: ops.knn(X, Y, k, metric), repeat=3)
+        a = timed(lambda X=X, Y=Y, metric=metric: ops.knn(X, Y, k, metric), repeat=3)
         rows.append((f"{name}, {q} queries", a, "torch cdist+topk", peer_t))
         if lane_rate:
             share = q * nt * d * ops_per / a / lane_rate
@@ -104,7 +103,6 @@ def fashion_end_to_end(rows, notes):
     import time
 
     import cupy
-
     from imgclf import ops
     from imgclf.datasets import load
 
@@ -135,7 +133,6 @@ def fashion_end_to_end(rows, notes):
 def main():
     import cupy
     import torch
-
     from imgclf import ops
 
     rows, notes = [], []

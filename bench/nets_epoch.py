@@ -46,9 +46,8 @@ def main(argv=None):
     subprocess.run(["g++", "-O2", "-mavx2", "-mfma", os.path.join(HERE, "micro", "fma_rate.cpp"), "-o", binary],
                    check=True)
 
-    import numpy as np
-
     import imgclf
+    import numpy as np
     from imgclf import datasets
     from imgclf._trained import Preprocess
     from imgclf.network import NetModel

@@ -33,9 +33,8 @@ CONFIGS = {
 def _one(name, data_dir, seed, threads):
     import time
 
-    import numpy as np
-
     import imgclf
+    import numpy as np
     from imgclf import datasets
 
     if threads:

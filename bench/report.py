@@ -77,8 +77,8 @@ def main():
             env = (res.get((peer, metric, "float32", q)) or {}).get("env") or ""
             rows.append((f"{metric} {dtype}", peer + (" (OPENBLAS_CORETYPE=SkylakeX)" if env else ""),
                          q, mine, theirs, theirs / mine))
-    print(f"| imgclf kernel | peer (float32) | queries | imgclf s | peer s | speedup |")
-    print(f"|---|---|---:|---:|---:|---:|")
+    print("| imgclf kernel | peer (float32) | queries | imgclf s | peer s | speedup |")
+    print("|---|---|---:|---:|---:|---:|")
     for name, peer, q, mine, theirs, ratio in rows:
         print(f"| {name} | {peer} | {q} | {mine:.2f} | {theirs:.2f} | {ratio:.1f}x |")
     if a.json:

@@ -38,9 +38,9 @@ def fashion():
 # ---- linear epochs -----------------------------------------------------------------------
 
 def linear_imgclf(X, y, loss):
+    from imgclf._trained import Preprocess
     from imgclf.linear import LinearModel
     from imgclf.optim import SGD
-    from imgclf._trained import Preprocess
 
     m = LinearModel(784, 10, loss=loss, reg=REG, rng=0, preprocess=Preprocess(X, np.float32))
     opt = SGD(LR)
@@ -129,9 +129,9 @@ def linear_sklearn(X, y, loss):
 # ---- network epoch -------------------------------------------------------------------------
 
 def net_imgclf(X, y):
+    from imgclf._trained import Preprocess
     from imgclf.network import NetModel
     from imgclf.optim import Adam
-    from imgclf._trained import Preprocess
 
     m = NetModel(784, 256, 10, rng=0, preprocess=Preprocess(X, np.float32))
     opt = Adam(LR)

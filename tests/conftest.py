@@ -9,10 +9,9 @@ import os
 import sysconfig
 from pathlib import Path
 
+import imgclf
 import numpy as np
 import pytest
-
-import imgclf
 from imgclf import backend
 
 REQUIRE_GPU = os.environ.get("IMGCLF_REQUIRE_GPU", "") not in ("", "0")

@@ -3,6 +3,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,3 +70,16 @@ def blobs(rng, n=300, d=20, C=4):
     centers = rng.standard_normal((C, d)) * 3
     y = rng.integers(0, C, n)
     return centers[y] + rng.standard_normal((n, d)), y
+
+
+def source_dir():
+    """The imgclf source tree (for tests that read README.md or binding sources): the
+    IMGCLF_SOURCE_DIR environment variable where the tests run from a copy (CI), else the
+    folder above tests/; None when neither holds the sources."""
+    src = os.environ.get("IMGCLF_SOURCE_DIR")
+    candidates = [Path(src)] if src else []
+    candidates.append(Path(__file__).resolve().parents[1])
+    for c in candidates:
+        if (c / "README.md").is_file() and (c / "csrc").is_dir():
+            return c
+    return None

@@ -1,8 +1,6 @@
 """imgclf.backend: which backends exist and are chosen, and the thread count."""
-import numpy as np
-import pytest
-
 import imgclf
+import pytest
 from imgclf import backend
 
 

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import imgclf
 import numpy as np
@@ -17,7 +16,8 @@ from imgclf.benchmarks import FAMILIES, SIGNATURES, cases, params, set_threads
 from imgclf.benchmarks import table as bench_table
 from imgclf.benchmarks.peers import numpy_epoch, peers_for
 
-ROOT = Path(__file__).resolve().parents[1]
+from .helpers import source_dir
+
 QUICK = cases(size="quick")
 
 
@@ -252,7 +252,9 @@ def test_ratio_table(tmp_path, capsys):
 # ---- the README example, run as a user runs it ------------------------------------------------------
 
 def _readme_example():
-    text = (ROOT / "README.md").read_text()
+    root = source_dir()
+    assert root is not None, "README.md is not reachable: set IMGCLF_SOURCE_DIR to the source tree"
+    text = (root / "README.md").read_text()
     m = re.search(r"```python\n(# test_my_knn\.py.*?)```", text, re.DOTALL)
     assert m, "README.md has no '# test_my_knn.py' example block"
     return m.group(1)

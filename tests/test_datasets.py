@@ -3,7 +3,6 @@ HTTP server, and the errors a damaged or missing file gives."""
 import gzip
 import hashlib
 import http.server
-import io
 import os
 import pickle
 import tarfile
@@ -12,7 +11,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-
 from imgclf import datasets
 
 

@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pytest
-
 from imgclf import KNearestNeighbor, datasets
 
 pytestmark = [pytest.mark.slow,

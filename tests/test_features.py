@@ -4,7 +4,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-
 from imgclf import features
 
 

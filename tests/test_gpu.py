@@ -4,7 +4,6 @@ MemoryError, the process still working).  The ops themselves run on the GPU thro
 ``config`` fixture of every op test (tests/ops)."""
 import numpy as np
 import pytest
-
 from imgclf import ops
 
 from .conftest import need_gpu

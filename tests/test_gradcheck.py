@@ -1,7 +1,6 @@
 """imgclf.gradcheck: numerical gradients and relative errors."""
 import numpy as np
 import pytest
-
 from imgclf import gradcheck
 
 

@@ -2,12 +2,10 @@
 L-BFGS, the penalties, and the optimization baselines (random search, numerical gradient)."""
 import numpy as np
 import pytest
-
 from imgclf import LinearSVM, SoftmaxClassifier, gradcheck, ops
 from imgclf.linear import LinearModel, NumericalGradientLinearModel
 
 from .helpers import blobs
-
 
 # ---- gradients ---------------------------------------------------------------------------
 # Centred differences in float64 carry a rounding error of about 1e-16 * |loss| / h ~ 5e-11,

@@ -1,7 +1,6 @@
 """imgclf.metrics: accuracy, top-k accuracy, the confusion matrix, and what they refuse."""
 import numpy as np
 import pytest
-
 from imgclf import metrics
 
 

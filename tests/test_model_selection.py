@@ -2,11 +2,10 @@
 per-k scores) and validation search."""
 import numpy as np
 import pytest
-from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.neighbors import KNeighborsClassifier
-
 from imgclf import SoftmaxClassifier
 from imgclf.model_selection import cross_validate_k, validation_search
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
 
 
 def test_cross_validate_k_matches_per_k_sklearn(rng):

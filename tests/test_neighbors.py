@@ -3,15 +3,15 @@ import pickle
 
 import numpy as np
 import pytest
+from imgclf import KNearestNeighbor
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from imgclf import KNearestNeighbor
-
 from .conftest import need_gpu
+
 
 def _expected_failures(est):
     # check_classifiers_train asserts argmax(predict_proba) == predict.  With the default

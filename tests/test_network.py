@@ -3,10 +3,8 @@ every depth, activation, dropout mask and max-norm; TwoLayerNet unchanged to the
 XOR, which a linear model cannot learn and the networks do."""
 import numpy as np
 import pytest
-
 from imgclf import LinearSVM, NeuralNet, SoftmaxClassifier, TwoLayerNet, gradcheck, ops
 from imgclf.network import ACTIVATIONS, NetModel
-
 
 # ---- gradients ---------------------------------------------------------------------------
 # Centred differences in float64 carry a rounding error of about 1e-16 * |loss| / h ~ 5e-11,

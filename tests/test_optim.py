@@ -1,7 +1,6 @@
 """The optimizer objects (imgclf.optim) that the Trainer and the estimators use."""
 import numpy as np
 import pytest
-
 from imgclf import optim
 
 

@@ -14,10 +14,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 import imgclf
+import pytest
 from imgclf import backend
+
+from .helpers import source_dir
 
 PKG = Path(imgclf.__file__).parent
 
@@ -90,20 +91,12 @@ def test_cpu_stub_matches_the_compiled_module():
         assert returns[name] == ret, (name, returns[name], ret)
 
 
-def _source_dir():
-    src = os.environ.get("IMGCLF_SOURCE_DIR")
-    candidates = [Path(src)] if src else []
-    candidates.append(Path(__file__).resolve().parents[1])
-    for c in candidates:
-        if (c / "csrc" / "bindings" / "cuda" / "module.cpp").is_file():
-            return c
-    return None
 
 
 def test_cuda_stub_matches_the_bindings():
     """The CPU build has no imgclf._cuda to inspect, so the stub is checked against the
     binding sources (csrc/bindings/cuda/*.cpp): every m.def with its py::arg names, in order."""
-    src = _source_dir()
+    src = source_dir()
     if src is None:
         pytest.skip("the imgclf source tree is not reachable (set IMGCLF_SOURCE_DIR)")
     defs = {}

@@ -3,7 +3,6 @@ figures with titles, integer epoch and k axes, and a confusion matrix whose erro
 import matplotlib
 import numpy as np
 import pytest
-
 from imgclf.pipeline import report_figures, table
 
 matplotlib.use("Agg")
@@ -100,7 +99,6 @@ def test_confusion_matrix_shows_counts_and_errors(figures):
 
 def test_first_layer_weights_figure(rng):
     import matplotlib.pyplot as plt
-
     from imgclf import NeuralNet
 
     res = _results(rng)

@@ -19,9 +19,11 @@ import scipy.sparse as sp
 import sklearn.metrics
 import sklearn.metrics.pairwise
 import sklearn.neighbors as skn
-from .helpers import exact_distances
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from .helpers import exact_distances
 
 ALIASES = {"euclidean": "l2", "l2": "l2", "manhattan": "l1", "cityblock": "l1", "l1": "l1",
            "sqeuclidean": "sqeuclidean"}
@@ -514,7 +516,6 @@ def test_fashion_mnist_manhattan_same_predictions_as_sklearn():
 
 # ---- scikit-learn's estimator checks ---------------------------------------------------------
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 
 @parametrize_with_checks([isk.KNeighborsClassifier(algorithm="brute"), isk.KNeighborsRegressor(algorithm="brute"),

@@ -1,7 +1,6 @@
 """The Trainer (imgclf.train): history, the learning-rate schedule, early stopping, Ctrl-C."""
 import numpy as np
 import pytest
-
 from imgclf import Trainer
 from imgclf.linear import LinearModel
 

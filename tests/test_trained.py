@@ -5,12 +5,11 @@ import pickle
 
 import numpy as np
 import pytest
+from imgclf import LinearSVM, NeuralNet, SoftmaxClassifier, TwoLayerNet
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
-
-from imgclf import LinearSVM, NeuralNet, SoftmaxClassifier, TwoLayerNet
 
 from .helpers import blobs
 

@@ -1,8 +1,12 @@
 """t6 in bench/NOTES.md: ops.gemm and ops.linear_loss against NumPy, one thread, CPU time per call
 (time.process_time: meaningful on a shared machine), median of 15.  python bench/micro/t6_width.py"""
-import time, numpy as np, imgclf
+import time
+
+import imgclf
+import numpy as np
 from imgclf import ops
 from threadpoolctl import threadpool_limits
+
 imgclf.set_num_threads(1)
 rng = np.random.default_rng(0)
 def med(f, r=15):

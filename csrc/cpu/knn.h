@@ -8,6 +8,11 @@
 namespace imgclf {
 namespace cpu {
 
+// uint8 distances are exact int32: the most features for which every distance fits below
+// 2^31 (255 d for L1, 255^2 d for squared L2; imgclf._reference holds the same two numbers)
+constexpr int64_t kU8L1MaxFeatures = 8421504;
+constexpr int64_t kU8SqL2MaxFeatures = 33025;
+
 // Fused k-nearest-neighbour search.  Writes (n_queries, k) distances and training indices,
 // each row sorted by (distance, index).  float32: candidates from a fast float32 pass are
 // re-ranked with float64 distances, and a query whose candidate set cannot be proven

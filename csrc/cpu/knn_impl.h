@@ -269,7 +269,7 @@ static void pack_byte_panel(const uint8_t* Y, int64_t nt, int64_t d, int64_t p, 
 }
 
 // uint8 squared L2, exact.  Group of 4 bytes; dist = |x|^2 + |y|^2 - 2 x.y in uint32
-// arithmetic (the true value is < 2^31 for d <= 33025, so wrap-around cancels).
+// arithmetic (the true value is < 2^31 for d <= kU8SqL2MaxFeatures, so wrap-around cancels).
 // VNNI: x.y = dpbusd(y as u8, x - 128 as s8) + 128 * sum(y), folded into the row aux.
 // Others: x.y from 16-bit multiply-adds of the even and odd bytes (pmaddwd), exact.
 struct U8L2Policy {

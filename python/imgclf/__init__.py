@@ -13,13 +13,14 @@ from .network import NeuralNet, TwoLayerNet
 from .train import Trainer
 
 
-def patch_sklearn() -> None:
+def patch_sklearn() -> list[str]:
     """Make ``sklearn.neighbors.KNeighborsClassifier``, ``KNeighborsRegressor``,
     ``NearestNeighbors``, ``kneighbors_graph`` and ``sklearn.metrics.pairwise_distances``
-    use imgclf's kernels (see :mod:`imgclf.sklearn`).  Call it before importing them."""
+    use imgclf's kernels (see :mod:`imgclf.sklearn`).  Call it before importing them.
+    Idempotent; returns the patched names."""
     from .sklearn import patch_sklearn as _patch
 
-    _patch()
+    return _patch()
 
 
 def unpatch_sklearn() -> None:

@@ -220,7 +220,6 @@ def penalty(W, reg, kind="l2", beta=0.5):
 def linear_loss(X, rows, scale, shift, W, b, y, loss="softmax", margin=1.0):
     """One minibatch of a linear classifier: x = scale * X[rows] - shift, scores = x W + b.
     Returns ``(data_loss, dW, db)`` in W's dtype."""
-    xp = get_xp(W)
     Xb = X if rows is None else X[rows]
     x = Xb.astype(W.dtype) * W.dtype.type(scale)
     if shift is not None:

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, backend as _backend
+from . import __version__
+from . import backend as _backend
 from .datasets import load, train_val_split
 from .features import color_histogram_hsv, hog
 from .linear import LinearSVM, SoftmaxClassifier
@@ -204,7 +205,7 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out):
             stage = f"while training {name}"
             t = time.perf_counter()
             best, results = validation_search(
-                lambda **p: cls(epochs=epochs, random_state=seed, progress=False, **p), Xa, ya, Xv, yv, grid,
+                lambda cls=cls, **p: cls(epochs=epochs, random_state=seed, progress=False, **p), Xa, ya, Xv, yv, grid,
                 progress=progress)
             fit_s = time.perf_counter() - t
             _log(f"  {name}: best {results[0]['params']} (val acc {results[0]['val_acc']:.4f}, "

@@ -1,10 +1,8 @@
 """The registry (imgclf.ops.dispatch) and the resolver (imgclf.backend.candidates): which
 backend runs which input."""
-import os
 
 import numpy as np
 import pytest
-
 from imgclf import backend, ops
 from imgclf.ops import dispatch
 

@@ -12,7 +12,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-
 from imgclf import _reference as R
 from imgclf import backend, ops
 

@@ -2,10 +2,8 @@
 backend against the NumPy reference, the facts the theory fixes, and bad input."""
 import numpy as np
 import pytest
-
 from imgclf import _reference as R
 from imgclf import ops
-
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
 

@@ -2,9 +2,7 @@
 NumPy reference, the rules by hand, and what a step refuses before it writes anything."""
 import numpy as np
 import pytest
-
 from imgclf import backend, ops
-
 
 OPTS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
 

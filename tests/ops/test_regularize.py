@@ -2,7 +2,6 @@
 NumPy reference."""
 import numpy as np
 import pytest
-
 from imgclf import _reference as R
 from imgclf import ops
 

@@ -12,7 +12,7 @@ namespace {
 void check_u8(Metric m, int64_t d) {
   if (m == Metric::L2)
     throw py::value_error("uint8 inputs give exact int32 distances: pass sqeuclidean and take the root");
-  if (d > (m == Metric::L1 ? 8421504 : 33025))
+  if (d > (m == Metric::L1 ? cpu::kU8L1MaxFeatures : cpu::kU8SqL2MaxFeatures))
     throw py::value_error("uint8 distances over this many features overflow int32");
 }
 

@@ -10,11 +10,11 @@ imgclf._reference.gemm / bias_act / act_backward / affine_rows.
 from __future__ import annotations
 
 import numpy as np
-
-from .. import _gpu, _reference, backend as _backend
-from .._validation import FLOATS, KERNEL_DTYPES, apart, array_module, as_matrix, check_choice, check_real, int_rows
 from numpy.typing import DTypeLike
 
+from .. import _gpu, _reference
+from .. import backend as _backend
+from .._validation import FLOATS, KERNEL_DTYPES, apart, array_module, as_matrix, check_choice, check_real, int_rows
 from .dispatch import Array, Op, enum
 
 __all__ = ["gemm", "bias_act", "act_backward", "bias_relu", "relu_backward", "affine_rows", "ACTIVATIONS"]

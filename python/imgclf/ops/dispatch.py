@@ -26,7 +26,7 @@ __all__ = ["Op", "OPS", "enum", "Array", "Params"]
 # docstring says so (they stay on their device).
 Array = Any
 # one array, or a list of them (the multi-tensor form of the optimizer steps)
-Params = Union[Array, Sequence[Array]]
+Params = Union[Array, Sequence[Array]]  # noqa: UP007 (a runtime alias: X | Y needs 3.10 types)
 
 
 class Op:

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from .. import _gpu, _reference, backend as _backend
+from .. import _gpu, _reference
+from .. import backend as _backend
 from .._validation import check_choice, check_int, prepare_pair
 from .dispatch import Array, Op, enum
 

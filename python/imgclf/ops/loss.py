@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _gpu, _reference, backend as _backend
-from .._validation import (FLOATS, KERNEL_DTYPES, apart, as_matrix, check_choice, check_real, class_labels,
-                           int_rows, kernel_form)
+from .. import _gpu, _reference
+from .. import backend as _backend
+from .._validation import (
+    FLOATS,
+    KERNEL_DTYPES,
+    apart,
+    as_matrix,
+    check_choice,
+    check_real,
+    class_labels,
+    int_rows,
+    kernel_form,
+)
 from .dispatch import Array, Op, enum
 
 __all__ = ["softmax_loss", "svm_loss", "penalty", "linear_loss", "check_penalty", "LOSSES", "PENALTIES"]

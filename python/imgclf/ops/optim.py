@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _gpu, _reference, backend as _backend
+from .. import _gpu, _reference
+from .. import backend as _backend
 from .._validation import FLOATS, check_int, check_real
 from .dispatch import Op, Params, enum
 
