@@ -16,13 +16,18 @@ def test_run_quick_digits(tmp_path):
     r = _run("--quick", "--seed", "1", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "imgclf-report"
-    for f in ("report.md", "results.json", "knn_cv.png", "training.png", "templates.png", "confusion.png"):
+    for f in ("report.md", "results.json", "knn_cv.png", "training.png", "templates.png", "weights.png",
+              "confusion.png"):
         assert (out / f).stat().st_size > 0, f
     res = json.loads((out / "results.json").read_text())
     names = [m["model"] for m in res["models"]]
-    assert names[:4] == ["kNN", "Softmax", "LinearSVM", "TwoLayerNet"]
+    assert names[:5] == ["kNN", "Softmax", "LinearSVM", "TwoLayerNet", "3-layer net"]
     acc = {m["model"]: m["test_acc"] for m in res["models"]}
     assert acc["kNN"] > 0.95 and acc["TwoLayerNet"] > 0.9 and acc["Softmax"] > 0.85
+    assert acc["3-layer net"] > 0.9
+    net = next(m for m in res["models"] if m["model"] == "3-layer net")
+    assert list(net["params"]["hidden"]) == [128, 64]
+    assert "weights.png" in res["figures"] and "First-layer weights" in (out / "report.md").read_text()
     assert all(m["top5"] is not None and m["top5"] >= m["test_acc"] for m in res["models"])
     assert set(res["knn_cv"]) == {"l1", "l2"} and len(res["knn_cv"]["l1"]["mean"]) == 4
     cm = res["confusion"]["matrix"]

@@ -95,3 +95,24 @@ def test_confusion_matrix_shows_counts_and_errors(figures):
     assert contrast(5, 3) > 0.5
     # and the largest count is clearly another colour than the single error
     assert np.abs(rgba[3, 5, :3] - rgba[0, 0, :3]).sum() > 1.0
+
+
+def test_first_layer_weights_figure(rng):
+    import matplotlib.pyplot as plt
+    from imgclf import NeuralNet
+
+    res = _results(rng)
+    X = rng.integers(0, 256, (60, 20)).astype(np.uint8)
+    y = np.arange(60) % 3
+    net = NeuralNet(hidden=(6, 4), epochs=2, random_state=0, progress=False).fit(X, y)
+    figs = report_figures(res, shape=(4, 5, 1), net=net)
+    try:
+        fig = figs["weights.png"]
+        images = [ax.get_images()[0].get_array() for ax in fig.axes if ax.get_images()]
+        assert len(images) == 6 and all(im.shape == (4, 5) for im in images)  # one per first-layer unit
+        W = net.model_.params["W1"]
+        np.testing.assert_allclose(images[2].ravel(), (W[:, 2] - W[:, 2].min()) / np.ptp(W[:, 2]), rtol=1e-6)
+        assert "First-layer weights" in fig._suptitle.get_text()
+    finally:
+        for f in figs.values():
+            plt.close(f)

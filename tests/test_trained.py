@@ -5,7 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
-from imgclf import LinearSVM, SoftmaxClassifier, TwoLayerNet
+from imgclf import LinearSVM, NeuralNet, SoftmaxClassifier, TwoLayerNet
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -16,7 +16,9 @@ from .helpers import blobs
 
 @parametrize_with_checks([SoftmaxClassifier(random_state=0, progress=False),
                           LinearSVM(random_state=0, progress=False),
-                          TwoLayerNet(hidden=16, random_state=0, progress=False)])
+                          TwoLayerNet(hidden=16, random_state=0, progress=False),
+                          NeuralNet(hidden=(8, 8), activation="tanh", dropout=0.1, max_norm=3.0, random_state=0,
+                                    progress=False)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -71,6 +73,6 @@ def test_bad_parameters(rng):
     with pytest.raises(ValueError, match="hidden"):
         TwoLayerNet(hidden=0).fit(X, y)
     with pytest.raises(ValueError, match="activation"):
-        TwoLayerNet(activation="tanh").fit(X, y)
+        TwoLayerNet(activation="gelu").fit(X, y)
     with pytest.raises(FloatingPointError, match="learning rate"):
         SoftmaxClassifier(optimizer="sgd", lr=1e30, reg=1.0, progress=False).fit(X * 1e10, y)

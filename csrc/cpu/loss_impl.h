@@ -111,17 +111,44 @@ static double class_loss(const T* S, int64_t n, int64_t C, const int64_t* y, Los
   return total / double(n);
 }
 
+// eight partial sums per thread and the penalty kind a template argument: one running sum
+// (a chain of dependent float64 adds) with the kind switched per weight took ~4 cycles per
+// weight: 0.24 ms for a 784-256-10 network's weights, every step
+template <PenaltyKind K, class T>
+static double penalty_t(const T* W, int64_t n, T b, T r, T* grad, int threads) {
+  constexpr int64_t P = 8;
+  const int64_t nb = n / P;
+  double total = 0;
+#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static) if (n > 65536)
+  for (int64_t blk = 0; blk < nb; ++blk) {
+    double part[P];
+    for (int64_t k = 0; k < P; ++k) {
+      const int64_t i = blk * P + k;
+      T v, g;
+      loss_detail::penalty_term(W[i], K, b, v, g);
+      part[k] = double(v);
+      if (grad) grad[i] += r * g;
+    }
+    total += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  }
+  for (int64_t i = nb * P; i < n; ++i) {
+    T v, g;
+    loss_detail::penalty_term(W[i], K, b, v, g);
+    total += double(v);
+    if (grad) grad[i] += r * g;
+  }
+  return total;
+}
+
 template <class T>
 static double penalty(const T* W, int64_t n, PenaltyKind kind, double beta, double reg, T* grad,
                       int threads) {
   const T r = T(reg), b = T(beta);
-  double total = 0;
-#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    T v, g;
-    loss_detail::penalty_term(W[i], kind, b, v, g);
-    total += v;
-    if (grad) grad[i] += r * g;
+  double total;
+  switch (kind) {
+    case PenaltyKind::L2: total = penalty_t<PenaltyKind::L2>(W, n, b, r, grad, threads); break;
+    case PenaltyKind::L1: total = penalty_t<PenaltyKind::L1>(W, n, b, r, grad, threads); break;
+    default: total = penalty_t<PenaltyKind::ElasticNet>(W, n, b, r, grad, threads); break;
   }
   return reg * total;
 }

@@ -1,7 +1,7 @@
 """imgclf: fast, trustworthy classic image classification.
 
-k-nearest neighbours with exact uint8 distances, linear classifiers (SVM, softmax), a
-two-layer network, their optimizers and trainer, all on fused C++ kernels behind
+k-nearest neighbours with exact uint8 distances, linear classifiers (SVM, softmax),
+fully connected networks of any depth, their optimizers and trainer, all on fused C++ kernels behind
 scikit-learn-compatible estimators and a drop-in array API (:mod:`imgclf.ops`).
 """
 from ._version import __version__  # noqa: I001 (first: the modules below may report it)
@@ -9,7 +9,7 @@ from . import backend, gradcheck, ops, optim
 from .backend import get_num_threads, set_num_threads
 from .linear import LinearClassifier, LinearSVM, SoftmaxClassifier
 from .neighbors import KNearestNeighbor
-from .network import TwoLayerNet
+from .network import NeuralNet, TwoLayerNet
 from .train import Trainer
 
 
@@ -30,5 +30,5 @@ def unpatch_sklearn() -> None:
     _unpatch()
 
 
-__all__ = ["KNearestNeighbor", "LinearClassifier", "LinearSVM", "SoftmaxClassifier", "TwoLayerNet",
+__all__ = ["KNearestNeighbor", "LinearClassifier", "LinearSVM", "SoftmaxClassifier", "NeuralNet", "TwoLayerNet",
            "Trainer", "ops", "optim", "gradcheck", "backend", "set_num_threads", "get_num_threads", "patch_sklearn", "unpatch_sklearn", "__version__"]

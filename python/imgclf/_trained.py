@@ -76,11 +76,14 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
 
     _lbfgs_ok = True
     _dask_lbfgs = False  # the linear models train on dask arrays by distributed L-BFGS
+    # optimizers a subclass adds beyond OPTIMIZERS and "lbfgs" (the linear models' baselines)
+    _extra_optimizers: tuple[str, ...] = ()
 
     # ---- checks ----------------------------------------------------------------------
     def _check_common(self):
-        if self.optimizer not in OPTIMIZERS + ("lbfgs",):
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS + ('lbfgs',)}, got {self.optimizer!r}")
+        known = OPTIMIZERS + ("lbfgs",) + self._extra_optimizers
+        if self.optimizer not in known:
+            raise ValueError(f"optimizer must be one of {known}, got {self.optimizer!r}")
         if self.optimizer == "lbfgs" and not self._lbfgs_ok:
             raise ValueError("optimizer='lbfgs' is not available for this model")
         for name in ("lr", "reg"):
@@ -194,6 +197,9 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         if self.optimizer == "lbfgs":
             self._fit_lbfgs(X, yi)
             return self
+        if self.optimizer == "random_search":
+            self._fit_random_search(X, yi)
+            return self
         Xv = yv = None
         Xt, yt = X, yi
         if self.early_stopping:
@@ -218,7 +224,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         return int(self.batch_size)
 
     def _trainer(self, epochs, n):
-        t = Trainer(self.model_, optimizer=self.optimizer, lr=self.lr, batch_size=self._batch(n),
+        t = Trainer(self.model_, optimizer=self._step_rule(), lr=self.lr, batch_size=self._batch(n),
                     epochs=epochs, lr_decay=self.lr_decay, decay_every=1,
                     patience=self.patience if self.early_stopping else None,
                     random_state=self._rng.integers(2**31), progress=self.progress,
@@ -227,6 +233,10 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             t.optimizer = self._opt
         self._opt = t.optimizer
         return t
+
+    def _step_rule(self):
+        """The Trainer's optimizer for ``self.optimizer`` (a subclass maps its own names)."""
+        return self.optimizer
 
     def _train(self, X, y, Xv, yv, epochs):
         t = self._trainer(epochs, len(y))
@@ -268,8 +278,8 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         ``classes`` (every label that will ever occur) is required on the first call."""
         self._check_common()
         self._check_params()
-        if self.optimizer == "lbfgs":
-            raise ValueError("partial_fit needs a minibatch optimizer, not 'lbfgs'")
+        if self.optimizer in ("lbfgs", "random_search"):
+            raise ValueError(f"partial_fit needs a minibatch optimizer, not {self.optimizer!r}")
         if _is_dask(X) or _is_dask(y):
             # one block at a time: each block comes to this process in turn (as dask-ml's
             # Incremental trains), one epoch on each

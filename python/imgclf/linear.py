@@ -6,11 +6,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import ops
+from . import gradcheck, ops
 from ._trained import TrainedClassifier, softmax_proba
 from ._validation import array_module
+from .train import progress_enabled as _progress_enabled
 
-__all__ = ["LinearModel", "LinearClassifier", "LinearSVM", "SoftmaxClassifier"]
+__all__ = ["LinearModel", "NumericalGradientLinearModel", "LinearClassifier", "LinearSVM", "SoftmaxClassifier"]
+
+# optimizer="random_search": candidates drawn per epoch (20 epochs: 1000 candidates)
+RANDOM_SEARCH_PER_EPOCH = 50
 
 
 class LinearModel:
@@ -82,6 +86,36 @@ class LinearModel:
         return self.scores(X).argmax(axis=1)
 
 
+class NumericalGradientLinearModel(LinearModel):
+    """A :class:`LinearModel` whose ``loss`` returns the centred-difference gradient instead
+    of the analytic one: the "follow the numerical slope" baseline.
+
+    Every parameter element costs two loss evaluations, each one call of the fused loss
+    kernel (:func:`imgclf.ops.linear_loss`) on the minibatch, so a step costs
+    ``2 * (d * C + C)`` evaluations: 15,700 for a 784 x 10 model with its biases, where the
+    analytic gradient costs one.  ``h``: the difference step (1e-5 in float64; float32 needs
+    a larger one, 1e-3 by default, and its gradient is then only accurate to about 1e-3).
+    """
+
+    def __init__(self, *args: Any, h: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.h = h
+
+    def loss(self, X: ArrayLike, y: ArrayLike, rows: ArrayLike | None = None) -> tuple[float, dict[str, np.ndarray]]:
+        W, b = self.params["W"], self.params["b"]
+        scale, shift = self._transform_args(W.dtype)
+        x = ops.affine_rows(X, rows, scale, shift, dtype=W.dtype)  # the minibatch, drawn once
+        h = self.h if self.h is not None else (1e-5 if W.dtype == np.float64 else 1e-3)
+
+        def f():
+            return ops.linear_loss(x, y, W, b, self.loss_name, margin=self.margin, reg=self.reg,
+                                   penalty=self.penalty, beta=self.beta)[0]
+
+        value = f()
+        grads = {k: gradcheck.numerical_gradient(f, self.params[k], h=h).astype(W.dtype) for k in ("W", "b")}
+        return value, grads
+
+
 class LinearClassifier(TrainedClassifier):
     """Linear classifier scores = x W + b; subclasses choose the loss.
 
@@ -98,11 +132,19 @@ class LinearClassifier(TrainedClassifier):
         R(W) = sum W^2, sum |W|, or sum beta * W^2 + |W|.  Biases are never penalized.
     beta : float, default=0.5
         Weight of the squared term in the elastic net.
-    optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "lbfgs"}
+    optimizer : {"adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "lbfgs", \
+            "random_search", "numerical"}
         Minibatch optimizer, or full-batch L-BFGS (SciPy; at most 20 * epochs iterations).
         On dask arrays, fit needs "lbfgs": the loss and gradients are computed shard by
         shard on the workers (:func:`imgclf.dask.fit_lbfgs`); partial_fit takes dask arrays
         one block at a time.
+        Two baselines, to see what the gradient buys (never for real training):
+        "random_search" draws ``50 * epochs`` random weight matrices (W ~ N(0, 1e-6),
+        b = 0), evaluates the regularized loss of each on the whole training set (one fused
+        loss-kernel call each) and keeps the best; "numerical" is plain gradient descent
+        (the "sgd" step with ``lr``) on the centred-difference gradient, which costs
+        ``2 * (n_features + 1) * n_classes`` loss evaluations per minibatch step -- 15,700
+        for 784 x 10 -- instead of one (see :class:`NumericalGradientLinearModel`).
     lr : float, default=3e-3
         Learning rate of the minibatch optimizer (the defaults were chosen on a validation
         split of Fashion-MNIST's training set).
@@ -133,6 +175,7 @@ class LinearClassifier(TrainedClassifier):
 
     _loss = "softmax"
     _dask_lbfgs = True
+    _extra_optimizers = ("random_search", "numerical")
 
     def __init__(self, reg: float = 1e-4, penalty: str = "l2", beta: float = 0.5, optimizer: str = "adam",
                  lr: float = 3e-3, batch_size: int | str = "auto", epochs: int = 20, lr_decay: float = 0.9,
@@ -158,10 +201,51 @@ class LinearClassifier(TrainedClassifier):
     def _check_params(self):
         ops.loss.check_penalty(self.penalty, self.reg, self.beta)
 
+    def _step_rule(self):
+        return "sgd" if self.optimizer == "numerical" else self.optimizer
+
     def _new_model(self, d, C, rng):
-        return LinearModel(d, C, loss=self._loss, reg=float(self.reg), penalty=self.penalty,
+        cls = NumericalGradientLinearModel if self.optimizer == "numerical" else LinearModel
+        return cls(d, C, loss=self._loss, reg=float(self.reg), penalty=self.penalty,
                            beta=float(self.beta), margin=getattr(self, "margin", 1.0),
                            dtype=np.dtype(self.dtype), rng=rng)
+
+    def _fit_random_search(self, X, yi):
+        """optimizer="random_search": keep the best of 50 * epochs random W (b = 0)."""
+        import time
+
+        m = self.model_
+        W, b = m.params["W"], m.params["b"]
+        scale, shift = m._transform_args(W.dtype)
+        b[...] = 0
+        trials = RANDOM_SEARCH_PER_EPOCH * int(self.epochs)
+        losses, best = [], np.inf
+        bar = None
+        if _progress_enabled(self.progress):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=trials, desc="random search", unit="W", leave=False)
+        t0 = time.perf_counter()
+        try:
+            cand = np.empty_like(W)
+            for _ in range(trials):
+                cand[...] = 1e-3 * self._rng.standard_normal(W.shape)
+                value = ops.linear_loss(X, yi, cand, b, m.loss_name, scale=scale, shift=shift, margin=m.margin,
+                                        reg=m.reg, penalty=m.penalty, beta=m.beta)[0]
+                losses.append(float(value))
+                if value < best:
+                    best = value
+                    W[...] = cand
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(best=f"{best:.4f}")
+        finally:
+            if bar is not None:
+                bar.close()
+            self.n_iter_ = len(losses) // RANDOM_SEARCH_PER_EPOCH
+            self.history_ = {"loss": losses, "train_acc": [], "val_acc": [], "lr": [], "best_epoch": None,
+                             "stopped_early": False, "interrupted": len(losses) < trials,
+                             "seconds": time.perf_counter() - t0, "best_loss": float(best)}
 
     @property
     def coef_(self) -> np.ndarray:

@@ -23,7 +23,7 @@ from .linear import LinearSVM, SoftmaxClassifier
 from .metrics import confusion_matrix, top_k_accuracy
 from .model_selection import cross_validate_k, validation_search
 from .neighbors import KNearestNeighbor
-from .network import TwoLayerNet
+from .network import NeuralNet, TwoLayerNet
 
 __all__ = ["run_pipeline", "require_gpu", "NoGPUError", "prepare_out", "publish", "REPORT_MARKER", "table", "report_figures"]
 
@@ -283,7 +283,9 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out, client=None):
                 ("Softmax", SoftmaxClassifier, {"lr": lrs, "reg": regs}),
                 ("LinearSVM", LinearSVM, {"lr": lrs, "reg": regs}),
                 ("TwoLayerNet", TwoLayerNet, {"lr": [3e-3] if quick else [1e-3, 3e-3],
-                                              "hidden": [128] if quick else [128, 256]})]:
+                                              "hidden": [128] if quick else [128, 256]}),
+                ("3-layer net", NeuralNet, {"lr": [3e-3] if quick else [1e-3, 3e-3],
+                                            "hidden": [(128, 64)] if quick else [(256, 128)]})]:
             stage = f"while training {name}"
             t = time.perf_counter()
             best, results = validation_search(
@@ -344,7 +346,8 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out, client=None):
         res["confusion"] = {"model": best_row["model"], "matrix": cm.tolist()}
     res["seconds"] = time.perf_counter() - t_all
 
-    figures = (_figures(out, res, models.get("Softmax"), tuple(res["image_shape"]), res["classes"])
+    net = models.get("3-layer net", models.get("TwoLayerNet"))
+    figures = (_figures(out, res, models.get("Softmax"), tuple(res["image_shape"]), res["classes"], net)
                if rows else [])
     res["figures"] = figures
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -419,6 +422,7 @@ def _markdown(res):
     for title, name in [("kNN: accuracy against k (mean and std over folds)", "knn_cv.png"),
                         ("Training loss and train/validation accuracy", "training.png"),
                         ("Softmax weights as one template image per class", "templates.png"),
+                        ("First-layer weights of the network, one image per hidden unit", "weights.png"),
                         (f"Confusion matrix ({res.get('confusion', {}).get('model')}, test set)",
                          "confusion.png")]:
         if name in res.get("figures", []):
@@ -428,7 +432,7 @@ def _markdown(res):
     return "\n".join(out)
 
 
-def _figures(out, res, softmax, shape, classes):
+def _figures(out, res, softmax, shape, classes, net=None):
     """Write the report's figures into ``out``; returns their file names."""
     try:
         import matplotlib
@@ -439,7 +443,7 @@ def _figures(out, res, softmax, shape, classes):
         _log(f"  no figures: matplotlib did not import ({exc})")
         return []
     made = []
-    for name, fig in report_figures(res, softmax, shape, classes).items():
+    for name, fig in report_figures(res, softmax, shape, classes, net=net).items():
         fig.savefig(os.path.join(out, name), dpi=110)
         plt.close(fig)
         made.append(name)
@@ -447,10 +451,12 @@ def _figures(out, res, softmax, shape, classes):
 
 
 def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None = None,
-                   classes: Sequence[Any] | None = None) -> dict:
+                   classes: Sequence[Any] | None = None, net: Any = None) -> dict:
     """The figures of an ``imgclf run`` report as matplotlib Figures, by file name:
     knn_cv.png (accuracy against k), training.png (loss and accuracy per epoch),
-    templates.png (softmax weights per class, when ``softmax`` is given) and confusion.png.
+    templates.png (softmax weights per class, when ``softmax`` is given), weights.png (the
+    first-layer weights of a trained :class:`imgclf.NeuralNet`, one image per hidden unit,
+    the first 40, when ``net`` is given) and confusion.png.
     ``res`` is the results dict that :func:`run_pipeline` returns."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
@@ -515,6 +521,23 @@ def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None
         fig.suptitle("Softmax weights as one template image per class")
         fig.tight_layout()
         figs["templates.png"] = fig
+
+    if net is not None and shape is not None:
+        T = net.first_layer_weights(shape)[:40]
+        n = len(T)
+        cols = min(n, 10)
+        rows_ = (n + cols - 1) // cols
+        fig, axes = plt.subplots(rows_, cols, figsize=(1.1 * cols, 1.15 * rows_ + 0.5), squeeze=False)
+        for i, ax in enumerate(axes.ravel()):
+            ax.axis("off")
+            if i < n:
+                img = T[i]
+                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+        hidden = net.hidden if isinstance(net.hidden, (int, np.integer)) else tuple(net.hidden)
+        fig.suptitle(f"First-layer weights of the network (hidden={hidden}): {n} of "
+                     f"{net.model_.params['W1'].shape[1]} units")
+        fig.tight_layout()
+        figs["weights.png"] = fig
 
     figs["confusion.png"] = _confusion_figure(np.asarray(res["confusion"]["matrix"]), classes,
                                               f"{res['confusion']['model']} on the {res['dataset']} test set")

@@ -6,11 +6,13 @@ A model for the Trainer has:
                     sets ``accepts_rows = True`` is called as loss(X, y, rows=idx) instead,
                     so it can draw the minibatch itself (uint8 images stay uint8 in memory)
   predict(X)        -> integer class indices (for the accuracies in the history)
+  after_step()      optional: called after every optimizer step (a constraint such as
+                    max-norm projects the parameters there)
 
 Data on a GPU (CuPy arrays or torch CUDA tensors, with the model's parameters moved there
-by ``model.to(cupy)``) trains there: the
-minibatch indices are drawn on the host (the same shuffles as on the CPU for the same
-random_state) and sent with each batch; the data never leave the device.
+by ``model.to(cupy)``) trains there: the minibatch indices are drawn on the host (the same
+shuffles as on the CPU for the same random_state) and sent with each batch; the data never
+leave the device.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from .optim import Optimizer, make_optimizer
 __all__ = ["Trainer"]
 
 
-def _progress_enabled(progress):
+def progress_enabled(progress: bool | str) -> bool:
+    """Whether to show a progress bar: True, False, or \"auto\" (stderr is a terminal)."""
     if progress == "auto":
         return bool(getattr(sys.stderr, "isatty", lambda: False)())
     return bool(progress)
@@ -113,13 +116,14 @@ class Trainer:
         if has_val and (y_val is None or len(X_val) != len(y_val)):
             raise ValueError("X_val and y_val must both be given, with the same length")
         h = self.history
+        after_step = getattr(self.model, "after_step", None)
         sub = self.rng.choice(n, size=min(n, self.train_acc_samples), replace=False)
         sub.sort()
         sub = dev(sub)
         best_acc, best_params, since_best = -1.0, None, 0
         per_epoch = math.ceil(n / self.batch_size)
         bar = None
-        if _progress_enabled(self.progress) and self.epochs:
+        if progress_enabled(self.progress) and self.epochs:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=self.epochs * per_epoch, desc="train", unit="batch", leave=False)
@@ -136,6 +140,8 @@ class Trainer:
                             f"the training loss became {loss} at epoch {epoch + 1}: the model diverged; "
                             f"lower the learning rate (now {self.optimizer.lr:g})")
                     self.optimizer.step(self.model.params, grads)
+                    if after_step is not None:
+                        after_step()
                     h["loss"].append(loss)
                     if bar is not None:
                         bar.update(1)

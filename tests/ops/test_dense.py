@@ -126,3 +126,101 @@ def test_bias_act_bad_input():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         ops.bias_act(ro, np.zeros(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_vectorized_tanh_and_sigmoid_to_a_few_ulps(config, rng, dtype, activation):
+    """tanh and sigmoid run a vector at a time (their own exp): within a few units in the
+    last place of NumPy's float64 result over the whole range, in every row position (rows
+    not a multiple of the vector width, a single element), at the series/exp switch of tanh
+    (|x| = 1/64), near 0, and saturated (+-1000, where exp would overflow)."""
+    special = np.array([0.0, -0.0, 1 / 64, -1 / 64, np.nextafter(1 / 64, 0), 1e-30, -1e-8, 3e-4, 20.0, -20.0,
+                        87.5, -87.5, 700.0, -710.0, 1000.0, -1000.0])
+    eps = np.finfo(dtype).eps
+    for n, H in [(1, 1), (3, 5), (2, 17), (4, 64), (9, 131)]:
+        z = np.concatenate([special, rng.standard_normal(n * H) * 6, rng.standard_normal(n * H) * 1e-2])
+        z = rng.permutation(z)[: n * H].reshape(n, H).astype(dtype)
+        b = (rng.standard_normal(H) * 0.5).astype(dtype)
+        got = config.ops.bias_act(z.copy(), b, activation)
+        x = z.astype(dtype) + b  # the sum is rounded to dtype first in both
+        x = x.astype(np.float64)
+        with np.errstate(over="ignore"):
+            want = np.tanh(x) if activation == "tanh" else 1.0 / (1.0 + np.exp(-x))
+        want_t = want.astype(dtype)
+        err = np.abs(got.astype(np.float64) - want)
+        # relative to the result where it is a normal number; sigmoid's far left tail, below
+        # the smallest normal, is only held to the smallest normal
+        tiny = float(np.finfo(dtype).tiny) * 2**24
+        assert (err <= 16 * eps * np.abs(want) + tiny).all(), (n, H, float(err.max()))
+        assert np.isfinite(got).all() and (np.abs(got) <= 1).all()
+        if activation == "tanh":  # odd, and exactly 0 only at 0
+            np.testing.assert_array_equal(np.sign(got), np.sign(want_t))
+        else:
+            assert (got >= 0).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_bias_act_and_backward_kernels_match_the_reference(rng, dtype):
+    """csrc/cuda/dense.cu: every activation, forward and backward, on CuPy arrays against the
+    NumPy reference; shapes that are not multiples of the kernels' 32-column blocks or 8 row
+    groups; the bias gradient the same bits on every run (a fixed summation order)."""
+    from ..conftest import need_gpu
+
+    need_gpu()
+    import cupy as cp
+    from imgclf.ops.dense import ACT_BACKWARD, BIAS_ACT
+
+    assert BIAS_ACT.backends_for("auto", cp.zeros((1, 1)))[0] == "cuda"
+    assert ACT_BACKWARD.backends_for("auto", cp.zeros((1, 1)))[0] == "cuda"
+    f32 = dtype == np.float32
+    for activation in ops.ACTIVATIONS:
+        for n, H in [(1, 1), (7, 13), (9, 33), (300, 65), (0, 5), (257, 256)]:
+            x = (rng.standard_normal((n, H)) * 3).astype(dtype)
+            b = rng.standard_normal(H).astype(dtype)
+            if n:
+                x[0, 0] = -b[0]  # exactly 0 after the bias
+            want = R.bias_act(x.copy(), b, activation, 0.1)
+            got = ops.bias_act(cp.asarray(x), cp.asarray(b), activation, slope=0.1)
+            assert isinstance(got, cp.ndarray)
+            np.testing.assert_allclose(got.get(), want, rtol=1e-6 if f32 else 1e-14, atol=1e-7 if f32 else 1e-15)
+            dh = rng.standard_normal((n, H)).astype(dtype)
+            d_ref = dh.copy()
+            db_ref = R.act_backward(d_ref, want, activation, 0.1)
+            d_gpu = cp.asarray(dh)
+            db = ops.act_backward(d_gpu, cp.asarray(want), activation, slope=0.1)
+            np.testing.assert_allclose(d_gpu.get(), d_ref, rtol=1e-6 if f32 else 1e-14, atol=1e-7 if f32 else 1e-15)
+            bound = (1e-5 if f32 else 1e-12) * np.abs(d_ref).astype(np.float64).sum(0) + 1e-30
+            assert (np.abs(db.get().astype(np.float64) - d_ref.astype(np.float64).sum(0)) <= bound).all()
+            assert (np.abs(db.get().astype(np.float64) - db_ref.astype(np.float64)) <= 2 * bound).all()
+            d2 = cp.asarray(dh)
+            np.testing.assert_array_equal(ops.act_backward(d2, cp.asarray(want), activation, slope=0.1).get(),
+                                          db.get())
+
+
+@pytest.mark.gpu
+def test_cuda_network_layer_round_trip_matches_the_cpu(rng):
+    """One hidden layer's forward and backward (gemm, bias + tanh, dropout, its backward) on
+    the GPU against the same calls on the CPU."""
+    from ..conftest import need_gpu
+
+    need_gpu()
+    import cupy as cp
+
+    x = rng.standard_normal((64, 30))
+    W = rng.standard_normal((30, 20)) * 0.3
+    b = rng.standard_normal(20) * 0.1
+    up = rng.standard_normal((64, 20))
+    outs = []
+    for xp in (np, cp):
+        h = ops.bias_act(ops.gemm(xp.asarray(x), xp.asarray(W)), xp.asarray(b), "tanh")
+        hd = h.copy()
+        ops.dropout(hd, 0.25, 7)
+        d = xp.asarray(up)
+        ops.dropout(d, 0.25, 7)
+        db = ops.act_backward(d, h, "tanh")
+        dW = ops.gemm(xp.asarray(x), d, trans_a=True)
+        outs.append([a.get() if xp is cp else a for a in (h, hd, db, dW)])
+    for a, g in zip(*outs):
+        np.testing.assert_allclose(g, a, rtol=1e-12, atol=1e-13)

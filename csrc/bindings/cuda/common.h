@@ -79,6 +79,7 @@ auto pick(F32 f32, F64 f64) {
 }
 
 // Each family binds itself (csrc/bindings/cuda/<family>.cpp).
+void bind_dense(py::module_& m);
 void bind_knn(py::module_& m);
 void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);

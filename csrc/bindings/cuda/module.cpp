@@ -14,6 +14,7 @@ namespace ib = imgclf::bindings;
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "imgclf CUDA kernels";
   ib::bind_enums(m);
+  ib::bind_dense(m);
   ib::bind_knn(m);
   ib::bind_loss(m);
   ib::bind_optim(m);

@@ -2,9 +2,10 @@
 its backward pass, and the gather of scaled input rows.
 
 Layers: this module -> imgclf._cpu.gemm / bias_act / act_backward / affine_rows
-(csrc/bindings/cpu/dense.cpp) -> csrc/cpu/dense_impl.h; the spec is
-imgclf._reference.gemm / bias_act / act_backward / affine_rows.  On CuPy arrays the
-reference runs with xp=cupy (CuPy's cuBLAS for the products).
+(csrc/bindings/cpu/dense.cpp) -> csrc/cpu/dense_impl.h; on CuPy arrays bias_act and
+act_backward -> imgclf._cuda (csrc/bindings/cuda/dense.cpp) -> csrc/cuda/dense.cu, and the
+other ops run the reference with xp=cupy (CuPy's cuBLAS for the products); the spec is
+imgclf._reference.gemm / bias_act / act_backward / affine_rows.
 """
 from __future__ import annotations
 
@@ -93,6 +94,15 @@ def _bias_act_cpu(h, b, act, slope):
     return h
 
 
+@BIAS_ACT.register("cuda", usable=lambda h, b, act, slope: h.flags.c_contiguous and b.flags.c_contiguous)
+def _bias_act_cuda(h, b, act, slope):
+    cuda = _backend.cuda_module()
+    with _gpu.on_device(h):
+        cuda.bias_act(h.data.ptr, b.data.ptr, h.shape[0], h.shape[1], enum(cuda, "Activation", act), slope,
+                      h.dtype.itemsize, _gpu.stream(), _gpu.device_of(h))
+    return h
+
+
 @BIAS_ACT.register("numpy")
 def _bias_act_reference(h, b, act, slope):
     return _reference.bias_act(h, b, act, slope)
@@ -121,6 +131,16 @@ def _act_backward_cpu(dh, h, act, slope):
     cpu = _backend.cpu_module()
     db = np.empty(dh.shape[1], dh.dtype)
     cpu.act_backward(dh, h, enum(cpu, "Activation", act), slope, db)
+    return db
+
+
+@ACT_BACKWARD.register("cuda", usable=lambda dh, h, act, slope: dh.flags.c_contiguous and h.flags.c_contiguous)
+def _act_backward_cuda(dh, h, act, slope):
+    cuda = _backend.cuda_module()
+    with _gpu.on_device(dh):
+        db = _gpu.empty((dh.shape[1],), dh.dtype, "act_backward bias gradient")
+        cuda.act_backward(dh.data.ptr, h.data.ptr, dh.shape[0], dh.shape[1], enum(cuda, "Activation", act), slope,
+                          db.data.ptr, dh.dtype.itemsize, _gpu.stream(), _gpu.device_of(dh))
     return db
 
 
