@@ -44,14 +44,24 @@ int main() {
   std::vector<double> rates;
   float sink = 0;
   for (int rep = 0; rep < 7; ++rep) {
-    V a0 = SET1(1.0f), a1 = SET1(1.1f), a2 = SET1(1.2f), a3 = SET1(1.3f), a4 = SET1(1.4f), a5 = SET1(1.5f),
-      a6 = SET1(1.6f), a7 = SET1(1.7f), a8 = SET1(1.8f), a9 = SET1(1.9f), a10 = SET1(2.0f), a11 = SET1(2.1f);
+    V a0 = SET1(1.0f), a1 = SET1(1.1f), a2 = SET1(1.2f), a3 = SET1(1.3f), a4 = SET1(1.4f),
+      a5 = SET1(1.5f), a6 = SET1(1.6f), a7 = SET1(1.7f), a8 = SET1(1.8f), a9 = SET1(1.9f),
+      a10 = SET1(2.0f), a11 = SET1(2.1f);
     const V m = SET1(0.999999f), c = SET1(1e-7f);
     const double t0 = cpu_seconds();
     for (long i = 0; i < iters; ++i) {
-      a0 = FMA(a0, m, c); a1 = FMA(a1, m, c); a2 = FMA(a2, m, c); a3 = FMA(a3, m, c);
-      a4 = FMA(a4, m, c); a5 = FMA(a5, m, c); a6 = FMA(a6, m, c); a7 = FMA(a7, m, c);
-      a8 = FMA(a8, m, c); a9 = FMA(a9, m, c); a10 = FMA(a10, m, c); a11 = FMA(a11, m, c);
+      a0 = FMA(a0, m, c);
+      a1 = FMA(a1, m, c);
+      a2 = FMA(a2, m, c);
+      a3 = FMA(a3, m, c);
+      a4 = FMA(a4, m, c);
+      a5 = FMA(a5, m, c);
+      a6 = FMA(a6, m, c);
+      a7 = FMA(a7, m, c);
+      a8 = FMA(a8, m, c);
+      a9 = FMA(a9, m, c);
+      a10 = FMA(a10, m, c);
+      a11 = FMA(a11, m, c);
       __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
     }
     const double t = cpu_seconds() - t0;
@@ -60,6 +70,7 @@ int main() {
     rates.push_back(2.0 * LANES * 12 * iters / t / 1e9);
   }
   std::sort(rates.begin(), rates.end());
-  std::printf("fp32 FMA, %d lanes, 12 chains, one thread: median %.1f GFLOP/s (min %.1f, max %.1f)%s\n", LANES,
-              rates[3], rates[0], rates[6], sink == 12345.f ? "!" : "");
+  std::printf(
+      "fp32 FMA, %d lanes, 12 chains, one thread: median %.1f GFLOP/s (min %.1f, max %.1f)%s\n",
+      LANES, rates[3], rates[0], rates[6], sink == 12345.f ? "!" : "");
 }

@@ -18,8 +18,7 @@ alignas(64) float out[MR * 32];
 
 enum Variant { SubAndAdd, FnmaddAndAdd, MaxAdd, MinFma, FmaOnly, AddOnly };
 
-template <int V>
-__attribute__((noinline)) void tile() {
+template <int V> __attribute__((noinline)) void tile() {
   __m512 acc[MR][2];
   for (int m = 0; m < MR; ++m) acc[m][0] = acc[m][1] = _mm512_setzero_ps();
   const __m512 mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
@@ -33,8 +32,10 @@ __attribute__((noinline)) void tile() {
 #pragma GCC unroll 2
       for (int v = 0; v < 2; ++v) {
         __m512& a = acc[m][v];
-        if constexpr (V == SubAndAdd) a = _mm512_add_ps(a, _mm512_and_ps(_mm512_sub_ps(y[v], x), mask));
-        if constexpr (V == FnmaddAndAdd) a = _mm512_add_ps(a, _mm512_and_ps(_mm512_fnmadd_ps(y[v], one, x), mask));
+        if constexpr (V == SubAndAdd)
+          a = _mm512_add_ps(a, _mm512_and_ps(_mm512_sub_ps(y[v], x), mask));
+        if constexpr (V == FnmaddAndAdd)
+          a = _mm512_add_ps(a, _mm512_and_ps(_mm512_fnmadd_ps(y[v], one, x), mask));
         if constexpr (V == MaxAdd) a = _mm512_add_ps(a, _mm512_max_ps(y[v], x));
         if constexpr (V == MinFma) a = _mm512_fmadd_ps(_mm512_min_ps(y[v], x), one, a);
         if constexpr (V == FmaOnly) a = _mm512_fmadd_ps(y[v], x, a);
@@ -46,8 +47,7 @@ __attribute__((noinline)) void tile() {
     for (int v = 0; v < 2; ++v) _mm512_store_ps(out + m * 32 + v * 16, acc[m][v]);
 }
 
-template <int V>
-double rate() {
+template <int V> double rate() {
   tile<V>();
   const int reps = 20000;
   auto t0 = std::chrono::steady_clock::now();
@@ -61,8 +61,9 @@ int main() {
   for (float& v : xp) v = rand() / float(RAND_MAX);
   std::printf("G elements/s, one thread\n");
   for (int t = 0; t < 3; ++t)
-    std::printf("sub+and+add %.1f | fnmadd+and+add %.1f | max+add %.1f | min+fma %.1f | "
-                "fma only %.1f | add only %.1f\n",
-                rate<SubAndAdd>(), rate<FnmaddAndAdd>(), rate<MaxAdd>(), rate<MinFma>(),
-                rate<FmaOnly>(), rate<AddOnly>());
+    std::printf(
+        "sub+and+add %.1f | fnmadd+and+add %.1f | max+add %.1f | min+fma %.1f | "
+        "fma only %.1f | add only %.1f\n",
+        rate<SubAndAdd>(), rate<FnmaddAndAdd>(), rate<MaxAdd>(), rate<MinFma>(), rate<FmaOnly>(),
+        rate<AddOnly>());
 }

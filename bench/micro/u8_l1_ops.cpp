@@ -18,8 +18,7 @@ alignas(64) uint8_t yp[NG * 256];
 alignas(64) uint64_t xp[NG * MR];
 alignas(64) uint64_t out[MR * 32];
 
-template <bool Add>
-__attribute__((noinline)) void tile() {
+template <bool Add> __attribute__((noinline)) void tile() {
   __m512i acc[MR][NV];
   for (int m = 0; m < MR; ++m)
     for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_setzero_si512();
@@ -42,8 +41,7 @@ __attribute__((noinline)) void tile() {
     for (int v = 0; v < NV; ++v) _mm512_store_si512(out + m * 32 + v * 8, acc[m][v]);
 }
 
-template <bool Add>
-double rate() {
+template <bool Add> double rate() {
   tile<Add>();
   const int reps = 20000;
   auto t0 = std::chrono::steady_clock::now();

@@ -13,8 +13,8 @@ using GemmF32 = void (*)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, floa
                          const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                          float* C, int64_t ldc, Cancel& cancel, int threads);
 using GemmF64 = void (*)(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
-                         const double* A, int64_t lda, const double* B, int64_t ldb,
-                         double beta, double* C, int64_t ldc, Cancel& cancel, int threads);
+                         const double* A, int64_t lda, const double* B, int64_t ldb, double beta,
+                         double* C, int64_t ldc, Cancel& cancel, int threads);
 // h = act(h + b), in place, h (n, H); slope: leaky_relu's negative slope.
 using BiasActF32 = void (*)(float* h, const float* b, int64_t n, int64_t H, Activation act,
                             double slope, int threads);
@@ -23,15 +23,13 @@ using BiasActF64 = void (*)(double* h, const double* b, int64_t n, int64_t H, Ac
 // dh *= act'(h) in place (h: the layer's output); db = column sums of the result.
 using ActBackwardF32 = void (*)(float* dh, const float* h, int64_t n, int64_t H, Activation act,
                                 double slope, float* db, int threads);
-using ActBackwardF64 = void (*)(double* dh, const double* h, int64_t n, int64_t H,
-                                Activation act, double slope, double* db, int threads);
+using ActBackwardF64 = void (*)(double* dh, const double* h, int64_t n, int64_t H, Activation act,
+                                double slope, double* db, int threads);
 // out (n, d) = scale * X[rows] - shift, X uint8/float32/float64 (rows, shift may be null)
-using AffineRowsF32 = void (*)(const void* X, DType xt, int64_t d, const int64_t* rows,
-                               int64_t n, double scale, const float* shift, float* out,
-                               int threads);
-using AffineRowsF64 = void (*)(const void* X, DType xt, int64_t d, const int64_t* rows,
-                               int64_t n, double scale, const double* shift, double* out,
-                               int threads);
+using AffineRowsF32 = void (*)(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
+                               double scale, const float* shift, float* out, int threads);
+using AffineRowsF64 = void (*)(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
+                               double scale, const double* shift, double* out, int threads);
 
 struct DenseOps {
   GemmF32 gemm_f32;

@@ -41,18 +41,17 @@ constexpr int MR = 4;
 #endif
 constexpr int64_t KC = 1024;
 
-template <class T>
-constexpr int64_t NR = 2 * kLineBytes / sizeof(T);  // two SIMD registers of columns
+template <class T> constexpr int64_t NR =
+    2 * kLineBytes / sizeof(T);  // two SIMD registers of columns
 
 // element (r, c) of op(X) where X is (rows x cols) row-major before the transpose
-template <class T>
-inline T at(const T* X, int64_t ld, bool trans, int64_t r, int64_t c) {
+template <class T> inline T at(const T* X, int64_t ld, bool trans, int64_t r, int64_t c) {
   return trans ? X[c * ld + r] : X[r * ld + c];
 }
 
 // pack op(B)[k0:k0+kc, n0:n0+NR] as kc rows of NR (zero padded)
-template <class T>
-void pack_b(const T* B, int64_t ldb, bool tb, int64_t k0, int64_t kc, int64_t n0, int64_t nn, T* out) {
+template <class T> void pack_b(const T* B, int64_t ldb, bool tb, int64_t k0, int64_t kc, int64_t n0,
+                               int64_t nn, T* out) {
   constexpr int64_t nr = NR<T>;
   for (int64_t k = 0; k < kc; ++k) {
     T* o = out + k * nr;
@@ -67,8 +66,8 @@ void pack_b(const T* B, int64_t ldb, bool tb, int64_t k0, int64_t kc, int64_t n0
 }
 
 // pack op(A)[m0:m0+MR, k0:k0+kc] as kc groups of MR (zero padded)
-template <class T>
-void pack_a(const T* A, int64_t lda, bool ta, int64_t m0, int64_t mm, int64_t k0, int64_t kc, T* out) {
+template <class T> void pack_a(const T* A, int64_t lda, bool ta, int64_t m0, int64_t mm, int64_t k0,
+                               int64_t kc, T* out) {
   if (ta) {  // rows of A^T are columns of A: contiguous along m
     for (int64_t k = 0; k < kc; ++k) {
       const T* src = A + (k0 + k) * lda + m0;
@@ -91,9 +90,8 @@ void pack_a(const T* A, int64_t lda, bool ta, int64_t m0, int64_t mm, int64_t k0
 // acc(MR x NR) = sum_k a[k][:] x b[k][:]; then C tile = alpha acc + (first ? beta C : C)
 // a[r * rs + k * ks]: a packed panel (rs = 1, ks = MR) or rows of A read in place (rs = lda,
 // ks = 1; a full panel of MR rows, so no packing pass competes with the arithmetic)
-template <class T>
-void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C, int64_t ldc,
-           int64_t mm, int64_t nn, T alpha, T beta, bool first) {
+template <class T> void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C,
+                              int64_t ldc, int64_t mm, int64_t nn, T alpha, T beta, bool first) {
   constexpr int64_t v = kLineBytes / sizeof(T);
   Line<T> c0[MR], c1[MR];
   for (int r = 0; r < MR; ++r) c0[r] = c1[r] = Line<T>{};
@@ -134,10 +132,9 @@ void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C, int
 }  // namespace
 }  // namespace gemm_detail
 
-template <class T>
-static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, Cancel& cancel,
-                 int threads) {
+template <class T> static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha,
+                                    const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
+                                    int64_t ldc, Cancel& cancel, int threads) {
   using namespace gemm_detail;
   constexpr int64_t nr = NR<T>;
   const int64_t mp = (M + MR - 1) / MR, np_ = (N + nr - 1) / nr;
@@ -181,22 +178,21 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, con
 // exp(x) = 2^n e^r with n = round(x / ln 2) and r = x - n ln 2 (|r| <= ln 2 / 2, ln 2 split
 // in a high part exact in n * hi and a low part); e^r by its Taylor polynomial to r^7
 // (float: truncation < 1e-8 relative) or r^13 (double: < 1e-17), 2^n by writing the exponent
-// bits (ln 2 split so that n * hi is exact).  n is rounded by adding 1.5 * 2^(mantissa bits), which leaves n in the low mantissa
-// bits.  x is clamped to where e^x and its reciprocal stay normal numbers.
+// bits (ln 2 split so that n * hi is exact).  n is rounded by adding 1.5 * 2^(mantissa bits), which
+// leaves n in the low mantissa bits.  x is clamped to where e^x and its reciprocal stay normal
+// numbers.
 namespace act_detail {
 
-template <class T>
-struct ExpConsts;
-template <>
-struct ExpConsts<float> {
+template <class T> struct ExpConsts;
+template <> struct ExpConsts<float> {
   typedef int32_t LineI __attribute__((vector_size(IMGCLF_LINE_BYTES)));
   static constexpr float lo = -87.0f, hi = 87.0f;
   static constexpr float shifter = 12582912.0f;  // 1.5 * 2^23
-  static constexpr float ln2_hi = 0.693145751953125f, ln2_lo = 1.428606765330187e-06f;  // hi: 15 bits
+  static constexpr float ln2_hi = 0.693145751953125f,
+                         ln2_lo = 1.428606765330187e-06f;  // hi: 15 bits
   static constexpr int degree = 7, mant = 23, bias = 127;
 };
-template <>
-struct ExpConsts<double> {
+template <> struct ExpConsts<double> {
   typedef int64_t LineI __attribute__((vector_size(IMGCLF_LINE_BYTES)));
   static constexpr double lo = -708.0, hi = 708.0;
   static constexpr double shifter = 6755399441055744.0;  // 1.5 * 2^52
@@ -205,13 +201,9 @@ struct ExpConsts<double> {
   static constexpr int degree = 13, mant = 52, bias = 1023;
 };
 
-template <class T>
-inline Line<T> splat(T v) {
-  return Line<T>{} + v;
-}
+template <class T> inline Line<T> splat(T v) { return Line<T>{} + v; }
 
-template <class T>
-inline Line<T> exp_line(Line<T> x) {
+template <class T> inline Line<T> exp_line(Line<T> x) {
   using C = ExpConsts<T>;
   using LineI = typename C::LineI;
   x = x < splat<T>(C::lo) ? splat<T>(C::lo) : x;
@@ -233,28 +225,26 @@ inline Line<T> exp_line(Line<T> x) {
 
 // tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|); below |x| = 1/64, where 1 - e
 // cancels, its odd series to x^9 (truncation < 1e-19 relative there)
-template <class T>
-inline Line<T> tanh_line(Line<T> x) {
+template <class T> inline Line<T> tanh_line(Line<T> x) {
   const Line<T> ax = x < T(0) ? -x : x;
   const Line<T> e = exp_line<T>(T(-2) * ax);
   Line<T> big = (T(1) - e) / (T(1) + e);
   const Line<T> x2 = x * x;
-  const Line<T> small = x * (T(1) + x2 * (T(-1) / 3 + x2 * (T(2) / 15 + x2 * (T(-17) / 315 + x2 * (T(62) / 2835)))));
+  const Line<T> small =
+      x * (T(1) + x2 * (T(-1) / 3 + x2 * (T(2) / 15 + x2 * (T(-17) / 315 + x2 * (T(62) / 2835)))));
   big = x < T(0) ? -big : big;
   return ax < T(1) / 64 ? small : big;
 }
 
 // sigmoid(x) = 1 / (1 + exp(-x))
-template <class T>
-inline Line<T> sigmoid_line(Line<T> x) {
+template <class T> inline Line<T> sigmoid_line(Line<T> x) {
   return T(1) / (T(1) + exp_line<T>(-x));
 }
 
 }  // namespace act_detail
 
 // y = act(x), elementwise; slope: leaky_relu's negative slope
-template <Activation act, class T>
-inline T activate(T x, T slope) {
+template <Activation act, class T> inline T activate(T x, T slope) {
   if constexpr (act == Activation::ReLU) return std::max(x, T(0));
   else if constexpr (act == Activation::LeakyReLU) return x > 0 ? x : slope * x;
   else if constexpr (act == Activation::Tanh) return std::tanh(x);
@@ -262,8 +252,7 @@ inline T activate(T x, T slope) {
   else return x;
 }
 // act'(x) from the output y = act(x)
-template <Activation act, class T>
-inline T derivative(T y, T slope) {
+template <Activation act, class T> inline T derivative(T y, T slope) {
   if constexpr (act == Activation::ReLU) return y > 0 ? T(1) : T(0);
   else if constexpr (act == Activation::LeakyReLU) return y > 0 ? T(1) : slope;
   else if constexpr (act == Activation::Tanh) return T(1) - y * y;
@@ -273,8 +262,7 @@ inline T derivative(T y, T slope) {
 
 // one row of h = act(h + b); tanh and sigmoid a vector at a time (the tail through a padded
 // vector, so every element gets the same arithmetic wherever it sits in the row)
-template <Activation act, class T>
-inline void bias_act_row(T* r, const T* b, int64_t H, T slope) {
+template <Activation act, class T> inline void bias_act_row(T* r, const T* b, int64_t H, T slope) {
   if constexpr (act == Activation::Tanh || act == Activation::Sigmoid) {
     constexpr int64_t v = kLineBytes / sizeof(T);
     auto f = [](Line<T> z) {
@@ -301,8 +289,8 @@ static void bias_act_t(T* h, const T* b, int64_t n, int64_t H, T slope, int thre
 }
 
 // h = act(h + b), in place; h is (n, H)
-template <class T>
-static void bias_act(T* h, const T* b, int64_t n, int64_t H, Activation act, double slope, int threads) {
+template <class T> static void bias_act(T* h, const T* b, int64_t n, int64_t H, Activation act,
+                                        double slope, int threads) {
   const T s = T(slope);
   switch (act) {
     case Activation::ReLU: return bias_act_t<Activation::ReLU>(h, b, n, H, s, threads);
@@ -342,24 +330,25 @@ static void act_backward_t(T* dh, const T* h, int64_t n, int64_t H, T slope, T* 
   }
 }
 
-template <class T>
-static void act_backward(T* dh, const T* h, int64_t n, int64_t H, Activation act, double slope, T* db,
-                         int threads) {
+template <class T> static void act_backward(T* dh, const T* h, int64_t n, int64_t H, Activation act,
+                                            double slope, T* db, int threads) {
   const T s = T(slope);
   switch (act) {
     case Activation::ReLU: return act_backward_t<Activation::ReLU>(dh, h, n, H, s, db, threads);
-    case Activation::LeakyReLU: return act_backward_t<Activation::LeakyReLU>(dh, h, n, H, s, db, threads);
+    case Activation::LeakyReLU:
+      return act_backward_t<Activation::LeakyReLU>(dh, h, n, H, s, db, threads);
     case Activation::Tanh: return act_backward_t<Activation::Tanh>(dh, h, n, H, s, db, threads);
-    case Activation::Sigmoid: return act_backward_t<Activation::Sigmoid>(dh, h, n, H, s, db, threads);
+    case Activation::Sigmoid:
+      return act_backward_t<Activation::Sigmoid>(dh, h, n, H, s, db, threads);
     default: return act_backward_t<Activation::Identity>(dh, h, n, H, s, db, threads);
   }
 }
 
 // out_i = scale * X[rows[i]] - shift (shift may be null): the input of a dense layer,
 // converted from uint8 / float32 / float64 rows as the minibatch is drawn
-template <class T, class Src>
-static void affine_rows_t(const Src* X, int64_t d, const int64_t* rows, int64_t n, T scale,
-                          const T* shift, T* out, int threads) {
+template <class T, class Src> static void affine_rows_t(const Src* X, int64_t d,
+                                                        const int64_t* rows, int64_t n, T scale,
+                                                        const T* shift, T* out, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static) if (n * d > 32768)
   for (int64_t i = 0; i < n; ++i) {
     const Src* x = X + (rows ? rows[i] : i) * d;
@@ -371,13 +360,18 @@ static void affine_rows_t(const Src* X, int64_t d, const int64_t* rows, int64_t 
   }
 }
 
-template <class T>
-static void affine_rows(const void* X, DType xt, int64_t d, const int64_t* rows, int64_t n,
-                        double scale, const T* shift, T* out, int threads) {
+template <class T> static void affine_rows(const void* X, DType xt, int64_t d, const int64_t* rows,
+                                           int64_t n, double scale, const T* shift, T* out,
+                                           int threads) {
   switch (xt) {
-    case DType::U8: return affine_rows_t(static_cast<const uint8_t*>(X), d, rows, n, T(scale), shift, out, threads);
-    case DType::F32: return affine_rows_t(static_cast<const float*>(X), d, rows, n, T(scale), shift, out, threads);
-    default: return affine_rows_t(static_cast<const double*>(X), d, rows, n, T(scale), shift, out, threads);
+    case DType::U8:
+      return affine_rows_t(static_cast<const uint8_t*>(X), d, rows, n, T(scale), shift, out,
+                           threads);
+    case DType::F32:
+      return affine_rows_t(static_cast<const float*>(X), d, rows, n, T(scale), shift, out, threads);
+    default:
+      return affine_rows_t(static_cast<const double*>(X), d, rows, n, T(scale), shift, out,
+                           threads);
   }
 }
 

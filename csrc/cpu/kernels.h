@@ -21,10 +21,16 @@ struct Ops {
 #undef IMGCLF_OPS_MEMBER
 };
 
-namespace generic { extern const Ops ops; }
+namespace generic {
+extern const Ops ops;
+}
 #if defined(IMGCLF_X86)
-namespace avx2 { extern const Ops ops; }
-namespace avx512 { extern const Ops ops; }
+namespace avx2 {
+extern const Ops ops;
+}
+namespace avx512 {
+extern const Ops ops;
+}
 #endif
 
 // dispatch.cpp

@@ -22,24 +22,24 @@ constexpr int64_t kU8SqL2MaxFeatures = 33025;
 using KnnF32 = int64_t (*)(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
                            int64_t k, Metric m, float* out_d, int64_t* out_i, Cancel& cancel,
                            int threads);
-using KnnF64 = int64_t (*)(const double* X, int64_t nq, const double* Y, int64_t nt,
-                           int64_t d, int64_t k, Metric m, double* out_d, int64_t* out_i,
-                           Cancel& cancel, int threads);
-using KnnU8 = int64_t (*)(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt,
-                          int64_t d, int64_t k, Metric m, int32_t* out_d, int64_t* out_i,
-                          Cancel& cancel, int threads);
+using KnnF64 = int64_t (*)(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
+                           int64_t k, Metric m, double* out_d, int64_t* out_i, Cancel& cancel,
+                           int threads);
+using KnnU8 = int64_t (*)(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
+                          int64_t k, Metric m, int32_t* out_d, int64_t* out_i, Cancel& cancel,
+                          int threads);
 // The full (n_queries, n_train) distance matrix, each distance summed directly.
 using PairwiseF32 = void (*)(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
                              Metric m, float* out, Cancel& cancel, int threads);
-using PairwiseF64 = void (*)(const double* X, int64_t nq, const double* Y, int64_t nt,
-                             int64_t d, Metric m, double* out, Cancel& cancel, int threads);
-using PairwiseU8 = void (*)(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt,
-                            int64_t d, Metric m, int32_t* out, Cancel& cancel, int threads);
+using PairwiseF64 = void (*)(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
+                             Metric m, double* out, Cancel& cancel, int threads);
+using PairwiseU8 = void (*)(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
+                            Metric m, int32_t* out, Cancel& cancel, int threads);
 // Majority or distance-weighted vote over each query's k neighbour labels (nearest first);
 // dist may be null for uniform weights.  Writes labels (nq) and scores (nq, n_classes).
 using Vote = void (*)(const int64_t* labels, const double* dist, int64_t nq, int64_t k,
-                      int64_t n_classes, Weights weights, TieBreak tie_break,
-                      int64_t* out_labels, double* out_scores, int threads);
+                      int64_t n_classes, Weights weights, TieBreak tie_break, int64_t* out_labels,
+                      double* out_scores, int threads);
 
 struct KnnOps {
   KnnF32 knn_f32;

@@ -69,11 +69,9 @@ template <> struct NVec<double> {
   typedef int64_t bits __attribute__((vector_size(NB)));
   static constexpr int64_t kAbs = 0x7fffffffffffffffLL;
 };
-template <class T>
-using nvec = typename NVec<T>::type;
+template <class T> using nvec = typename NVec<T>::type;
 // |v| by clearing the sign bits: one logical op (a compare-and-negate would take three)
-template <class T>
-static inline nvec<T> vabs(nvec<T> v) {
+template <class T> static inline nvec<T> vabs(nvec<T> v) {
   using B = typename NVec<T>::bits;
   return (nvec<T>)((B)v & NVec<T>::kAbs);
 }
@@ -89,8 +87,7 @@ enum class Op { Dot, Sq, Abs, Min };
 // ------------------------------------------------------------------------------------
 
 // float / double.  G = 1 element per group.
-template <class T, Op op>
-struct FloatPolicy {
+template <class T, Op op> struct FloatPolicy {
   using In = T;
   using XW = T;     // packed query word
   using Acc = T;    // tile accumulator
@@ -186,8 +183,7 @@ struct FloatPolicy {
 // the float32 pass (same layout, no second copy of the training set) and sums the exact
 // float32 differences in double, so its distances are float64 distances: nothing overflows
 // or underflows for any finite float32 input.
-template <Op op>
-struct WidePolicy {
+template <Op op> struct WidePolicy {
   static_assert(op == Op::Sq || op == Op::Abs, "the exact pass sums (y - x)^2 or |y - x|");
   using In = float;
   using XW = double;
@@ -315,7 +311,10 @@ struct U8L2Policy {
   }
   static Aux aux_y(const uint8_t* row, int64_t d) {
     uint32_t s = 0, t = 0;
-    for (int64_t k = 0; k < d; ++k) { s += uint32_t(row[k]) * row[k]; t += row[k]; }
+    for (int64_t k = 0; k < d; ++k) {
+      s += uint32_t(row[k]) * row[k];
+      t += row[k];
+    }
     return kVnni ? s - 256u * t : s;  // |y|^2 - 2 * 128 * sum(y) when x.y is offset
   }
 
@@ -347,8 +346,7 @@ struct U8L2Policy {
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m)
 #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v)
-        acc[m][v] = first ? IC_(set1_epi32)(0) : ICL_(c + m * P + v * W);
+      for (int v = 0; v < NV; ++v) acc[m][v] = first ? IC_(set1_epi32)(0) : ICL_(c + m * P + v * W);
     for (int64_t g = 0; g < ng; ++g) {
       V y[NV];
 #pragma GCC unroll 16
@@ -376,8 +374,8 @@ struct U8L2Policy {
           V xo = IC_(set1_epi32)(xp[(g * MR + m) * 2 + 1]);
 #pragma GCC unroll 16
           for (int v = 0; v < NV; ++v)
-            acc[m][v] = IC_(add_epi32)(acc[m][v], IC_(add_epi32)(IC_(madd_epi16)(ye[v], xe),
-                                                                 IC_(madd_epi16)(yo[v], xo)));
+            acc[m][v] = IC_(add_epi32)(
+                acc[m][v], IC_(add_epi32)(IC_(madd_epi16)(ye[v], xe), IC_(madd_epi16)(yo[v], xo)));
         }
       }
     }
@@ -403,9 +401,7 @@ struct U8L2Policy {
       }
 #endif
   }
-  static inline Dist finish(Acc a, Aux xa, Aux ya) {
-    return int32_t(xa + ya - 2u * uint32_t(a));
-  }
+  static inline Dist finish(Acc a, Aux xa, Aux ya) { return int32_t(xa + ya - 2u * uint32_t(a)); }
 };
 
 // uint8 L1, exact.  Group of 8 bytes; VPSADBW sums |y - x| over 8 bytes per 64-bit lane.
@@ -479,8 +475,7 @@ struct U8L1Policy {
       for (int m = 0; m < MR; ++m) {
         V xb = ICB_(xp[g * MR + m]);
 #pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v)
-          acc[m][v] = IC_(add_epi64)(acc[m][v], IC_(sad_epu8)(y[v], xb));
+        for (int v = 0; v < NV; ++v) acc[m][v] = IC_(add_epi64)(acc[m][v], IC_(sad_epu8)(y[v], xb));
       }
     }
 #pragma GCC unroll 16
@@ -511,13 +506,11 @@ struct U8L1Policy {
 };
 
 // Row auxiliaries: float policies use one function for both sides.
-template <class Pol>
-static typename Pol::Aux aux_x(const typename Pol::In* r, int64_t d) {
+template <class Pol> static typename Pol::Aux aux_x(const typename Pol::In* r, int64_t d) {
   if constexpr (std::is_floating_point_v<typename Pol::In>) return Pol::aux(r, d);
   else return Pol::aux_x(r, d);
 }
-template <class Pol>
-static typename Pol::Aux aux_y(const typename Pol::In* r, int64_t d) {
+template <class Pol> static typename Pol::Aux aux_y(const typename Pol::In* r, int64_t d) {
   if constexpr (std::is_floating_point_v<typename Pol::In>) return Pol::aux(r, d);
   else return Pol::aux_y(r, d);
 }
@@ -528,8 +521,7 @@ static typename Pol::Aux aux_y(const typename Pol::In* r, int64_t d) {
 
 // Runs f() over items in parallel, catching exceptions and rethrowing the first after the
 // region (an exception must not cross an OpenMP boundary).
-template <class F>
-static void parallel_items(int64_t n, int threads, F f) {
+template <class F> static void parallel_items(int64_t n, int threads, F f) {
   std::exception_ptr err;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int64_t it = 0; it < n; ++it) {
@@ -543,8 +535,7 @@ static void parallel_items(int64_t n, int threads, F f) {
   if (err) std::rethrow_exception(err);
 }
 
-template <class Pol>
-struct Packed {
+template <class Pol> struct Packed {
   using In = typename Pol::In;
   using Aux = typename Pol::Aux;
   int64_t nt, d, ng, npanels, panel_elems;
@@ -552,7 +543,10 @@ struct Packed {
   Buffer<Aux> yaux;
 
   Packed(const In* Y, int64_t nt_, int64_t d_, int threads, Cancel& cancel)
-      : nt(nt_), d(d_), ng(Pol::groups(d_)), npanels((nt_ + P - 1) / P),
+      : nt(nt_),
+        d(d_),
+        ng(Pol::groups(d_)),
+        npanels((nt_ + P - 1) / P),
         panel_elems(Pol::groups(d_) * P * Pol::G) {
     panels.reset(size_t(npanels * panel_elems));
     yaux.reset(size_t(npanels * P));
@@ -571,9 +565,9 @@ struct Packed {
 
 // Queries per chunk: a multiple of MR whose packed rows take about 768 KiB (L2-resident:
 // larger chunks re-read each training panel fewer times; see bench/NOTES.md).
-template <class Pol>
-static int64_t chunk_rows(int64_t d) {
-  int64_t row_bytes = std::max<int64_t>(1, Pol::groups(d) * Pol::XWPG * (int64_t)sizeof(typename Pol::XW));
+template <class Pol> static int64_t chunk_rows(int64_t d) {
+  int64_t row_bytes =
+      std::max<int64_t>(1, Pol::groups(d) * Pol::XWPG * (int64_t)sizeof(typename Pol::XW));
   int64_t mb = (768 * 1024 / row_bytes) / Pol::MR * Pol::MR;
   return std::clamp<int64_t>(mb, Pol::MR, 160 * Pol::MR);
 }
@@ -583,8 +577,8 @@ static int64_t chunk_rows(int64_t d) {
 // Yp: training panels packed in Pol's layout (possibly by another policy with the same
 // layout, as the exact float32 pass reuses the panels of the fast one).
 template <class Pol, class Pk, class Sink>
-static void run_item(const typename Pol::In* X, int64_t nq, const Pk& Yp, int64_t q0,
-                     int64_t q1, int64_t p0, int64_t p1, Cancel& cancel, bool poller, Sink sink) {
+static void run_item(const typename Pol::In* X, int64_t nq, const Pk& Yp, int64_t q0, int64_t q1,
+                     int64_t p0, int64_t p1, Cancel& cancel, bool poller, Sink sink) {
   using XW = typename Pol::XW;
   using Acc = typename Pol::Acc;
   static_assert(std::is_same<typename Pol::In, typename Pk::In>::value, "panel element type");
@@ -611,8 +605,8 @@ static void run_item(const typename Pol::In* X, int64_t nq, const Pk& Yp, int64_
     for (int64_t g0 = 0; g0 < ng; g0 += Pol::KCG) {
       int64_t gn = std::min<int64_t>(Pol::KCG, ng - g0);
       for (int64_t b = 0; b < nblocks; ++b)
-        Pol::micro(xpack.data() + b * block_words + g0 * MR * Pol::XWPG,
-                   yp + g0 * P * Pol::G, gn, tile.data() + b * MR * P, g0 == 0);
+        Pol::micro(xpack.data() + b * block_words + g0 * MR * Pol::XWPG, yp + g0 * P * Pol::G, gn,
+                   tile.data() + b * MR * P, g0 == 0);
     }
     const int64_t j0 = p * P;
     const int rows = int(std::min<int64_t>(P, Yp.nt - j0));
@@ -634,14 +628,15 @@ static void run_item(const typename Pol::In* X, int64_t nq, const Pk& Yp, int64_
 // For each query the kk best (dist, index) pairs under Pol's distance, sorted, against
 // training panels already packed.  A distance that is NaN never enters a list: a list can
 // then hold fewer than kk entries, padded with TopK::kNoIndex (callers check).
-template <class Pol, class Pk>
-static void knn_search(const typename Pol::In* X, int64_t nq, const Pk& Yp, int kk,
-                       typename Pol::Dist* cd, int32_t* ci, Cancel& cancel, int threads) {
+template <class Pol, class Pk> static void knn_search(const typename Pol::In* X, int64_t nq,
+                                                      const Pk& Yp, int kk, typename Pol::Dist* cd,
+                                                      int32_t* ci, Cancel& cancel, int threads) {
   using Dist = typename Pol::Dist;
   const int64_t mb = chunk_rows<Pol>(Yp.d);
   const int64_t nchunks = (nq + mb - 1) / mb;
   int64_t nsplit = 1;
-  if (nchunks < 2 * threads) nsplit = std::min<int64_t>(Yp.npanels, (2 * threads + nchunks - 1) / nchunks);
+  if (nchunks < 2 * threads)
+    nsplit = std::min<int64_t>(Yp.npanels, (2 * threads + nchunks - 1) / nchunks);
   const int64_t ppsplit = (Yp.npanels + nsplit - 1) / nsplit;
   nsplit = (Yp.npanels + ppsplit - 1) / ppsplit;
 
@@ -757,7 +752,8 @@ static void row_norms(const float* A, int64_t n, int64_t d, bool l1, double* out
         for (int l = 0; l < 8; ++l) acc[l] += double(a[t + l]) * double(a[t + l]);
       for (; t < d; ++t) acc[0] += double(a[t]) * double(a[t]);
     }
-    const double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    const double s =
+        ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     out[j] = l1 ? s : std::sqrt(s);
   }
 }
@@ -772,8 +768,8 @@ static bool fast_pass_safe(double xmax, double ymax, bool l1) {
 
 template <Op fast_op, Op exact_op>
 static int64_t knn_f32_impl(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
-                            int64_t k, Metric metric, float* out_d, int64_t* out_i,
-                            Cancel& cancel, int threads) {
+                            int64_t k, Metric metric, float* out_d, int64_t* out_i, Cancel& cancel,
+                            int threads) {
   using Fast = FloatPolicy<float, fast_op>;
   using Exact = WidePolicy<exact_op>;
   const bool l1 = metric == Metric::L1, root = metric == Metric::L2;
@@ -825,7 +821,10 @@ static int64_t knn_f32_impl(const float* X, int64_t nq, const float* Y, int64_t 
         const int32_t* ix = ci.data() + q * kk;
         // a NaN candidate distance leaves a list short: no proof, the exact pass decides
         bool proven = std::isfinite(a[kk - 1]) && ix[kk - 1] != TopK<float>::kNoIndex;
-        if (!proven) { my_redo.push_back(q); continue; }
+        if (!proven) {
+          my_redo.push_back(q);
+          continue;
+        }
         for (int t = 0; t < kk; ++t) {
           ed[size_t(t)] = exact_dist(x, Y + int64_t(ix[t]) * d, d, metric);
           ei[size_t(t)] = ix[t];
@@ -839,7 +838,10 @@ static int64_t knn_f32_impl(const float* X, int64_t nq, const float* Y, int64_t 
                               : 1.01 * (2 * gam + 4 * u) * (xq + ymax) * (xq + ymax) + under;
           proven = worst - e > dk;
         }
-        if (!proven) { my_redo.push_back(q); continue; }
+        if (!proven) {
+          my_redo.push_back(q);
+          continue;
+        }
         for (int64_t t = 0; t < k; ++t) emit(q, t, ed[size_t(t)], ei[size_t(t)]);
       }
 #pragma omp critical(imgclf_redo)
@@ -863,22 +865,23 @@ static int64_t knn_f32_impl(const float* X, int64_t nq, const float* Y, int64_t 
   if (cancel.stopped()) return 0;
   check_filled(hi.data(), nr * k);
   for (int64_t r = 0; r < nr; ++r)
-    for (int64_t t = 0; t < k; ++t) emit(redo[size_t(r)], t, hd[size_t(r * k + t)], hi[size_t(r * k + t)]);
+    for (int64_t t = 0; t < k; ++t)
+      emit(redo[size_t(r)], t, hd[size_t(r * k + t)], hi[size_t(r * k + t)]);
   return nr;
 }
 
-static int64_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
-                       int64_t k, Metric metric, float* out_d, int64_t* out_i, Cancel& cancel,
-                       int threads) {
+static int64_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, int64_t k,
+                       Metric metric, float* out_d, int64_t* out_i, Cancel& cancel, int threads) {
   if (metric == Metric::L1)
-    return knn_f32_impl<Op::Min, Op::Abs>(X, nq, Y, nt, d, k, metric, out_d, out_i, cancel, threads);
+    return knn_f32_impl<Op::Min, Op::Abs>(X, nq, Y, nt, d, k, metric, out_d, out_i, cancel,
+                                          threads);
   return knn_f32_impl<Op::Dot, Op::Sq>(X, nq, Y, nt, d, k, metric, out_d, out_i, cancel, threads);
 }
 
 template <class Pol, class OutD>
 static int64_t knn_direct(const typename Pol::In* X, int64_t nq, const typename Pol::In* Y,
-                          int64_t nt, int64_t d, int64_t k, bool root, OutD* out_d,
-                          int64_t* out_i, Cancel& cancel, int threads) {
+                          int64_t nt, int64_t d, int64_t k, bool root, OutD* out_d, int64_t* out_i,
+                          Cancel& cancel, int threads) {
   using Dist = typename Pol::Dist;
   Buffer<Dist> cd(size_t(nq * k));
   Buffer<int32_t> ci(size_t(nq * k));
@@ -900,7 +903,8 @@ static int64_t knn_f64(const double* X, int64_t nq, const double* Y, int64_t nt,
                        int64_t k, Metric m, double* out_d, int64_t* out_i, Cancel& cancel,
                        int threads) {
   if (m == Metric::L1)
-    return knn_direct<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, k, false, out_d, out_i, cancel, threads);
+    return knn_direct<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, k, false, out_d, out_i, cancel,
+                                                    threads);
   return knn_direct<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, k, m == Metric::L2, out_d, out_i,
                                                  cancel, threads);
 }
@@ -923,7 +927,8 @@ static bool pairwise_f32_wide(const float* X, int64_t nq, const float* Y, int64_
   float amax = 0.f, amin = INFINITY;
   auto scan = [&](const float* A, int64_t n) {
     float hi = 0.f, lo = INFINITY;
-#pragma omp parallel for reduction(max : hi) reduction(min : lo) num_threads(threads) if (n * d > 65536)
+#pragma omp parallel for reduction(max : hi) reduction(min : lo) \
+    num_threads(threads) if (n * d > 65536)
     for (int64_t t = 0; t < n * d; ++t) {
       const float v = std::fabs(A[t]);
       hi = std::max(hi, v);
@@ -939,37 +944,40 @@ static bool pairwise_f32_wide(const float* X, int64_t nq, const float* Y, int64_
   return big * big * double(d) >= std::ldexp(1.0, 120) || double(amin) < std::ldexp(1.0, -40);
 }
 
-static void pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
-                         Metric m, float* out, Cancel& cancel, int threads) {
+static void pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt,
+                                   int64_t d, Metric m, float* out, Cancel& cancel, int threads) {
   const bool root = m == Metric::L2;
   if (pairwise_f32_wide(X, nq, Y, nt, d, m, threads)) {
     auto fin = [root](double v) { return float(root ? std::sqrt(v) : v); };
-    if (m == Metric::L1) pairwise_impl<WidePolicy<Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
+    if (m == Metric::L1)
+      pairwise_impl<WidePolicy<Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
     else pairwise_impl<WidePolicy<Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
     return;
   }
   auto fin = [root](float v) { return root ? std::sqrt(v) : v; };
-  if (m == Metric::L1) pairwise_impl<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
+  if (m == Metric::L1)
+    pairwise_impl<FloatPolicy<float, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
   else pairwise_impl<FloatPolicy<float, Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
-static void pairwise_distances_f64(const double* X, int64_t nq, const double* Y, int64_t nt, int64_t d,
-                         Metric m, double* out, Cancel& cancel, int threads) {
+static void pairwise_distances_f64(const double* X, int64_t nq, const double* Y, int64_t nt,
+                                   int64_t d, Metric m, double* out, Cancel& cancel, int threads) {
   const bool root = m == Metric::L2;
   auto fin = [root](double v) { return root ? std::sqrt(v) : v; };
-  if (m == Metric::L1) pairwise_impl<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
+  if (m == Metric::L1)
+    pairwise_impl<FloatPolicy<double, Op::Abs>>(X, nq, Y, nt, d, out, fin, cancel, threads);
   else pairwise_impl<FloatPolicy<double, Op::Sq>>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
-static void pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d,
-                        Metric m, int32_t* out, Cancel& cancel, int threads) {
+static void pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt,
+                                  int64_t d, Metric m, int32_t* out, Cancel& cancel, int threads) {
   auto fin = [](int32_t v) { return v; };
   if (m == Metric::L1) pairwise_impl<U8L1Policy>(X, nq, Y, nt, d, out, fin, cancel, threads);
   else pairwise_impl<U8L2Policy>(X, nq, Y, nt, d, out, fin, cancel, threads);
 }
 
 // Majority or distance-weighted vote over each query's sorted neighbour labels.
-static void vote(const int64_t* labels, const double* dist, int64_t nq, int64_t k, int64_t n_classes,
-                 Weights weights, TieBreak tie_break, int64_t* out_labels, double* out_scores,
-                 int threads) {
+static void vote(const int64_t* labels, const double* dist, int64_t nq, int64_t k,
+                 int64_t n_classes, Weights weights, TieBreak tie_break, int64_t* out_labels,
+                 double* out_scores, int threads) {
   const bool by_distance = weights == Weights::Distance;
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t q = 0; q < nq; ++q) {

@@ -14,10 +14,10 @@ using ClassLossF32 = double (*)(const float* S, int64_t n, int64_t C, const int6
 using ClassLossF64 = double (*)(const double* S, int64_t n, int64_t C, const int64_t* y,
                                 LossKind kind, double margin, double* dS, int threads);
 // reg * R(W); adds reg * R'(W) to grad when grad is not null.
-using PenaltyF32 = double (*)(const float* W, int64_t n, PenaltyKind kind, double beta,
-                              double reg, float* grad, int threads);
-using PenaltyF64 = double (*)(const double* W, int64_t n, PenaltyKind kind, double beta,
-                              double reg, double* grad, int threads);
+using PenaltyF32 = double (*)(const float* W, int64_t n, PenaltyKind kind, double beta, double reg,
+                              float* grad, int threads);
+using PenaltyF64 = double (*)(const double* W, int64_t n, PenaltyKind kind, double beta, double reg,
+                              double* grad, int threads);
 
 // One minibatch of a linear classifier: rows of X (uint8/float32/float64, (n, d)),
 // transformed x = scale * X[row] - shift, scored by x W + b (W: (d, C)).
@@ -38,8 +38,7 @@ struct LinearBatch {
 };
 // Returns the mean loss (data + penalty); writes dW (d, C) and db (C).
 using LinearLossF32 = double (*)(const LinearBatch& lb, const float* shift, const float* W,
-                                 const float* b, float* dW, float* db, Cancel& cancel,
-                                 int threads);
+                                 const float* b, float* dW, float* db, Cancel& cancel, int threads);
 using LinearLossF64 = double (*)(const LinearBatch& lb, const double* shift, const double* W,
                                  const double* b, double* dW, double* db, Cancel& cancel,
                                  int threads);

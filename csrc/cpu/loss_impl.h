@@ -37,14 +37,13 @@ namespace IMGCLF_ISA {
 namespace loss_detail {
 namespace {  // internal linkage: each SIMD level keeps its own copies
 
-template <class T>
-constexpr int64_t V = kLineBytes / sizeof(T);  // elements per Line (one SIMD register)
+template <class T> constexpr int64_t V =
+    kLineBytes / sizeof(T);  // elements per Line (one SIMD register)
 
 inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 // One row of softmax: returns the row's loss, writes its gradient scaled by inv_n.
-template <class T>
-double softmax_row(const T* s, int64_t C, int64_t y, T inv_n, T* ds) {
+template <class T> double softmax_row(const T* s, int64_t C, int64_t y, T inv_n, T* ds) {
   T mx = s[0];
   for (int64_t c = 1; c < C; ++c) mx = std::max(mx, s[c]);
   double sum = 0;
@@ -86,26 +85,34 @@ double row_loss(const T* s, int64_t C, int64_t y, LossKind kind, T margin, T inv
 }
 
 // One weight's penalty term R(w) and derivative R'(w).
-template <class T>
-inline void penalty_term(T w, PenaltyKind kind, T beta, T& v, T& g) {
+template <class T> inline void penalty_term(T w, PenaltyKind kind, T beta, T& v, T& g) {
   const T sg = T((w > 0) - (w < 0));
   switch (kind) {
-    case PenaltyKind::L2: v = w * w; g = 2 * w; break;
-    case PenaltyKind::L1: v = std::abs(w); g = sg; break;
-    default: v = beta * w * w + std::abs(w); g = 2 * beta * w + sg; break;
+    case PenaltyKind::L2:
+      v = w * w;
+      g = 2 * w;
+      break;
+    case PenaltyKind::L1:
+      v = std::abs(w);
+      g = sg;
+      break;
+    default:
+      v = beta * w * w + std::abs(w);
+      g = 2 * beta * w + sg;
+      break;
   }
 }
 
 }  // namespace
 }  // namespace loss_detail
 
-template <class T>
-static double class_loss(const T* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
-                         double margin, T* dS, int threads) {
+template <class T> static double class_loss(const T* S, int64_t n, int64_t C, const int64_t* y,
+                                            LossKind kind, double margin, T* dS, int threads) {
   using namespace loss_detail;
   const T inv_n = T(1.0 / double(n));
   double total = 0;
-#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static) if (n * C > 16384)
+#pragma omp parallel for num_threads(threads) reduction(+ : total) \
+    schedule(static) if (n * C > 16384)
   for (int64_t i = 0; i < n; ++i)
     total += row_loss(S + i * C, C, y[i], kind, T(margin), inv_n, dS + i * C);
   return total / double(n);
@@ -129,7 +136,8 @@ static double penalty_t(const T* W, int64_t n, T b, T r, T* grad, int threads) {
       part[k] = double(v);
       if (grad) grad[i] += r * g;
     }
-    total += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    total +=
+        ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   }
   for (int64_t i = nb * P; i < n; ++i) {
     T v, g;
@@ -140,9 +148,8 @@ static double penalty_t(const T* W, int64_t n, T b, T r, T* grad, int threads) {
   return total;
 }
 
-template <class T>
-static double penalty(const T* W, int64_t n, PenaltyKind kind, double beta, double reg, T* grad,
-                      int threads) {
+template <class T> static double penalty(const T* W, int64_t n, PenaltyKind kind, double beta,
+                                         double reg, T* grad, int threads) {
   const T r = T(reg), b = T(beta);
   double total;
   switch (kind) {
@@ -166,15 +173,16 @@ static double penalty(const T* W, int64_t n, PenaltyKind kind, double beta, doub
 namespace loss_detail {
 namespace {
 
-
 // V<T> consecutive Src values converted to one Line<T>.  (GCC 12 lowers a u8 -> float
 // __builtin_convertvector to scalar code, so the widening conversions use intrinsics.)
 constexpr int kF = kLineBytes / 4, kD = kLineBytes / 8;  // floats, doubles per Line
 inline LineF load_cvt(const uint8_t* p, float*) {
 #if defined(__AVX512F__)
-  return (LineF)_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  return (LineF)_mm512_cvtepi32_ps(
+      _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 #elif defined(__AVX2__)
-  return (LineF)_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  return (LineF)_mm256_cvtepi32_ps(
+      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 #elif defined(__SSE2__)
   int32_t w;
   std::memcpy(&w, p, 4);
@@ -189,7 +197,8 @@ inline LineF load_cvt(const uint8_t* p, float*) {
 }
 inline LineD load_cvt(const uint8_t* p, double*) {
 #if defined(__AVX512F__)
-  return (LineD)_mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  return (LineD)_mm512_cvtepi32_pd(
+      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 #else
   LineD r;
   for (int l = 0; l < kD; ++l) r[l] = double(p[l]);
@@ -215,8 +224,7 @@ inline LineF load_cvt(const double* p, float*) {
 }
 inline LineD load_cvt(const double* p, double*) { return load(p); }
 
-template <class T>
-inline T hsum(const Line<T>& a) {
+template <class T> inline T hsum(const Line<T>& a) {
   T s = 0;
   for (int64_t l = 0; l < V<T>; ++l) s += a[l];
   return s;
@@ -341,7 +349,8 @@ static double linear_loss(const Src* X, int64_t d, const int64_t* rows, int64_t 
       // L1 left most of the DRAM latency exposed (bench/NOTES.md t5)
       for (int64_t ia = i0 + 8; ia < std::min(i0 + 10, B); ++ia) {
         const char* ahead = reinterpret_cast<const char*>(X + (rows ? rows[ia] : ia) * d);
-        for (int64_t o = 0; o < d * int64_t(sizeof(Src)); o += 64) __builtin_prefetch(ahead + o, 0, 2);
+        for (int64_t o = 0; o < d * int64_t(sizeof(Src)); o += 64)
+          __builtin_prefetch(ahead + o, 0, 2);
       }
       alignas(64) T r0[64], r1[64];
       std::vector<T> big;
@@ -409,12 +418,12 @@ static double linear_loss(const Src* X, int64_t d, const int64_t* rows, int64_t 
   return total / double(B) + reg * rtotal;
 }
 
-static double class_loss_f32(const float* S, int64_t n, int64_t C, const int64_t* y,
-                             LossKind kind, double margin, float* dS, int threads) {
+static double class_loss_f32(const float* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
+                             double margin, float* dS, int threads) {
   return class_loss(S, n, C, y, kind, margin, dS, threads);
 }
-static double class_loss_f64(const double* S, int64_t n, int64_t C, const int64_t* y,
-                             LossKind kind, double margin, double* dS, int threads) {
+static double class_loss_f64(const double* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
+                             double margin, double* dS, int threads) {
   return class_loss(S, n, C, y, kind, margin, dS, threads);
 }
 static double penalty_f32(const float* W, int64_t n, PenaltyKind kind, double beta, double reg,
@@ -426,19 +435,22 @@ static double penalty_f64(const double* W, int64_t n, PenaltyKind kind, double b
   return penalty(W, n, kind, beta, reg, grad, threads);
 }
 
-template <class T>
-static double linear_loss_any(const LinearBatch& lb, const T* shift, const T* W, const T* b,
-                              T* dW, T* db, Cancel& cancel, int threads) {
+template <class T> static double linear_loss_any(const LinearBatch& lb, const T* shift, const T* W,
+                                                 const T* b, T* dW, T* db, Cancel& cancel,
+                                                 int threads) {
   switch (lb.x_dtype) {
     case DType::U8:
-      return linear_loss(static_cast<const uint8_t*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift,
-                         W, b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db, cancel, threads);
+      return linear_loss(static_cast<const uint8_t*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift, W,
+                         b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db,
+                         cancel, threads);
     case DType::F32:
       return linear_loss(static_cast<const float*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift, W,
-                         b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db, cancel, threads);
+                         b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db,
+                         cancel, threads);
     default:
-      return linear_loss(static_cast<const double*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift,
-                         W, b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db, cancel, threads);
+      return linear_loss(static_cast<const double*>(lb.X), lb.d, lb.rows, lb.B, lb.scale, shift, W,
+                         b, lb.C, lb.y, lb.kind, lb.margin, lb.reg, lb.penalty, lb.beta, dW, db,
+                         cancel, threads);
   }
 }
 static double linear_loss_f32(const LinearBatch& lb, const float* shift, const float* W,

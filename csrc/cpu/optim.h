@@ -7,8 +7,7 @@
 namespace imgclf {
 namespace cpu {
 
-template <class T>
-struct OptimTensor {
+template <class T> struct OptimTensor {
   T* w;
   const T* g;
   T* s1;  // velocity / cache / first moment (null for sgd)

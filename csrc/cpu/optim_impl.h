@@ -29,9 +29,9 @@ namespace imgclf {
 namespace cpu {
 namespace IMGCLF_ISA {
 
-template <class T>
-static void optim_range(const OptimHyper& h, T* __restrict w, const T* __restrict g,
-                        T* __restrict s1, T* __restrict s2, int64_t n) {
+template <class T> static void optim_range(const OptimHyper& h, T* __restrict w,
+                                           const T* __restrict g, T* __restrict s1,
+                                           T* __restrict s2, int64_t n) {
   const T lr = T(h.lr), eps = T(h.eps);
   switch (h.kind) {
     case OptimKind::SGD:
@@ -87,8 +87,8 @@ static void optim_range(const OptimHyper& h, T* __restrict w, const T* __restric
   }
 }
 
-template <class T>
-static void optim_step_any(const OptimHyper& h, const OptimTensor<T>* ts, int64_t count, int threads) {
+template <class T> static void optim_step_any(const OptimHyper& h, const OptimTensor<T>* ts,
+                                              int64_t count, int threads) {
   constexpr int64_t CH = 16384;
   std::vector<int64_t> first(size_t(count) + 1, 0);  // chunk index where tensor t starts
   for (int64_t t = 0; t < count; ++t) first[t + 1] = first[t] + (ts[t].n + CH - 1) / CH;

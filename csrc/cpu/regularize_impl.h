@@ -24,8 +24,7 @@ namespace imgclf {
 namespace cpu {
 namespace IMGCLF_ISA {
 
-template <class T>
-static int64_t max_norm(T* W, int64_t d, int64_t H, double c, int threads) {
+template <class T> static int64_t max_norm(T* W, int64_t d, int64_t H, double c, int threads) {
   const int nth = d * H > 65536 ? threads : 1;
   std::vector<double> part(size_t(nth) * size_t(H), 0.0);
 #pragma omp parallel num_threads(nth)
@@ -55,8 +54,7 @@ static int64_t max_norm(T* W, int64_t d, int64_t H, double c, int threads) {
   return scaled;
 }
 
-template <class T>
-static int64_t dropout(T* h, int64_t n, double p, uint64_t seed, int threads) {
+template <class T> static int64_t dropout(T* h, int64_t n, double p, uint64_t seed, int threads) {
   const uint32_t thr = dropout_threshold(p);
   const T scale = T(1.0 / (1.0 - p));
   int64_t kept = 0;

@@ -27,17 +27,15 @@ namespace IMGCLF_ISA {
 constexpr int kLineBytes = IMGCLF_LINE_BYTES;
 typedef float LineF __attribute__((vector_size(IMGCLF_LINE_BYTES)));
 typedef double LineD __attribute__((vector_size(IMGCLF_LINE_BYTES)));
-template <class T>
-using Line = typename std::conditional<std::is_same<T, float>::value, LineF, LineD>::type;
+template <class T> using Line =
+    typename std::conditional<std::is_same<T, float>::value, LineF, LineD>::type;
 
-template <class T>
-inline Line<T> load(const T* p) {
+template <class T> inline Line<T> load(const T* p) {
   Line<T> r;
   __builtin_memcpy(&r, p, kLineBytes);
   return r;
 }
-template <class T>
-inline void store(T* p, const Line<T>& v) {
+template <class T> inline void store(T* p, const Line<T>& v) {
   __builtin_memcpy(p, &v, kLineBytes);
 }
 

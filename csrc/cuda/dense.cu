@@ -12,8 +12,7 @@ namespace imgclf {
 namespace cuda {
 namespace {
 
-template <Activation act, class T>
-__device__ __forceinline__ T activate(T x, T slope) {
+template <Activation act, class T> __device__ __forceinline__ T activate(T x, T slope) {
   if constexpr (act == Activation::ReLU) return x > T(0) ? x : T(0);
   else if constexpr (act == Activation::LeakyReLU) return x > T(0) ? x : slope * x;
   else if constexpr (act == Activation::Tanh) return tanh(x);
@@ -22,8 +21,7 @@ __device__ __forceinline__ T activate(T x, T slope) {
 }
 
 // act'(x) from the output y = act(x)
-template <Activation act, class T>
-__device__ __forceinline__ T derivative(T y, T slope) {
+template <Activation act, class T> __device__ __forceinline__ T derivative(T y, T slope) {
   if constexpr (act == Activation::ReLU) return y > T(0) ? T(1) : T(0);
   else if constexpr (act == Activation::LeakyReLU) return y > T(0) ? T(1) : slope;
   else if constexpr (act == Activation::Tanh) return T(1) - y * y;
@@ -31,8 +29,9 @@ __device__ __forceinline__ T derivative(T y, T slope) {
   else return T(1);
 }
 
-template <Activation act, class T>
-__global__ void bias_act_kernel(T* __restrict__ h, const T* __restrict__ b, int64_t n, int64_t H, T slope) {
+template <Activation act, class T> __global__ void bias_act_kernel(T* __restrict__ h,
+                                                                   const T* __restrict__ b,
+                                                                   int64_t n, int64_t H, T slope) {
   const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (e >= n * H) return;
   h[e] = activate<act>(h[e] + b[e % H], slope);
@@ -41,8 +40,8 @@ __global__ void bias_act_kernel(T* __restrict__ h, const T* __restrict__ b, int6
 constexpr int kCols = 32, kRowGroups = 8;
 
 template <Activation act, class T>
-__global__ void act_backward_kernel(T* __restrict__ dh, const T* __restrict__ h, int64_t n, int64_t H, T slope,
-                                    T* __restrict__ db) {
+__global__ void act_backward_kernel(T* __restrict__ dh, const T* __restrict__ h, int64_t n,
+                                    int64_t H, T slope, T* __restrict__ db) {
   __shared__ T part[kRowGroups][kCols];
   const int64_t j = int64_t(blockIdx.x) * kCols + threadIdx.x;
   T s = 0;
@@ -72,16 +71,18 @@ cudaError_t bias_act_t(T* h, const T* b, int64_t n, int64_t H, T slope, cudaStre
   return cudaGetLastError();
 }
 
-template <Activation act, class T>
-cudaError_t act_backward_t(T* dh, const T* h, int64_t n, int64_t H, T slope, T* db, cudaStream_t st) {
+template <Activation act, class T> cudaError_t act_backward_t(T* dh, const T* h, int64_t n,
+                                                              int64_t H, T slope, T* db,
+                                                              cudaStream_t st) {
   if (H <= 0) return cudaSuccess;
-  act_backward_kernel<act, T><<<unsigned((H + kCols - 1) / kCols), dim3(kCols, kRowGroups), 0, st>>>(
-      dh, h, n, H, slope, db);  // n = 0: db = 0
+  act_backward_kernel<act, T>
+      <<<unsigned((H + kCols - 1) / kCols), dim3(kCols, kRowGroups), 0, st>>>(dh, h, n, H, slope,
+                                                                              db);  // n = 0: db = 0
   return cudaGetLastError();
 }
 
-template <class T>
-cudaError_t bias_act(T* h, const T* b, int64_t n, int64_t H, Activation act, double slope, cudaStream_t st) {
+template <class T> cudaError_t bias_act(T* h, const T* b, int64_t n, int64_t H, Activation act,
+                                        double slope, cudaStream_t st) {
   const T s = T(slope);
   switch (act) {
     case Activation::ReLU: return bias_act_t<Activation::ReLU>(h, b, n, H, s, st);
@@ -92,13 +93,13 @@ cudaError_t bias_act(T* h, const T* b, int64_t n, int64_t H, Activation act, dou
   }
 }
 
-template <class T>
-cudaError_t act_backward(T* dh, const T* h, int64_t n, int64_t H, Activation act, double slope, T* db,
-                         cudaStream_t st) {
+template <class T> cudaError_t act_backward(T* dh, const T* h, int64_t n, int64_t H, Activation act,
+                                            double slope, T* db, cudaStream_t st) {
   const T s = T(slope);
   switch (act) {
     case Activation::ReLU: return act_backward_t<Activation::ReLU>(dh, h, n, H, s, db, st);
-    case Activation::LeakyReLU: return act_backward_t<Activation::LeakyReLU>(dh, h, n, H, s, db, st);
+    case Activation::LeakyReLU:
+      return act_backward_t<Activation::LeakyReLU>(dh, h, n, H, s, db, st);
     case Activation::Tanh: return act_backward_t<Activation::Tanh>(dh, h, n, H, s, db, st);
     case Activation::Sigmoid: return act_backward_t<Activation::Sigmoid>(dh, h, n, H, s, db, st);
     default: return act_backward_t<Activation::Identity>(dh, h, n, H, s, db, st);
@@ -107,20 +108,20 @@ cudaError_t act_backward(T* dh, const T* h, int64_t n, int64_t H, Activation act
 
 }  // namespace
 
-cudaError_t bias_act_f32(float* h, const float* b, int64_t n, int64_t H, Activation act, double slope,
-                         cudaStream_t st) {
+cudaError_t bias_act_f32(float* h, const float* b, int64_t n, int64_t H, Activation act,
+                         double slope, cudaStream_t st) {
   return bias_act(h, b, n, H, act, slope, st);
 }
-cudaError_t bias_act_f64(double* h, const double* b, int64_t n, int64_t H, Activation act, double slope,
-                         cudaStream_t st) {
+cudaError_t bias_act_f64(double* h, const double* b, int64_t n, int64_t H, Activation act,
+                         double slope, cudaStream_t st) {
   return bias_act(h, b, n, H, act, slope, st);
 }
-cudaError_t act_backward_f32(float* dh, const float* h, int64_t n, int64_t H, Activation act, double slope,
-                             float* db, cudaStream_t st) {
+cudaError_t act_backward_f32(float* dh, const float* h, int64_t n, int64_t H, Activation act,
+                             double slope, float* db, cudaStream_t st) {
   return act_backward(dh, h, n, H, act, slope, db, st);
 }
-cudaError_t act_backward_f64(double* dh, const double* h, int64_t n, int64_t H, Activation act, double slope,
-                             double* db, cudaStream_t st) {
+cudaError_t act_backward_f64(double* dh, const double* h, int64_t n, int64_t H, Activation act,
+                             double slope, double* db, cudaStream_t st) {
   return act_backward(dh, h, n, H, act, slope, db, st);
 }
 

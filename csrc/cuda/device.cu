@@ -28,7 +28,8 @@ bool probe(int device, std::string* why) {
   int prev = -1;
   const bool had = cudaGetDevice(&prev) == cudaSuccess;
   struct Restore {
-    bool had; int prev;
+    bool had;
+    int prev;
     ~Restore() {
       int now = -1;
       if (had && cudaGetDevice(&now) == cudaSuccess && now != prev) cudaSetDevice(prev);

@@ -42,32 +42,56 @@ enum class Op { F32Dot, F32Sq, F32Abs, U8Dot, U8Sq, U8Abs };
 
 template <Op op> struct OpT;
 template <> struct OpT<Op::F32Dot> {
-  using In = float; using Acc = float; using Aux = float; using Dist = float;
+  using In = float;
+  using Acc = float;
+  using Aux = float;
+  using Dist = float;
   __device__ static Acc step(Acc a, In x, In y) { return fmaf(x, y, a); }
   __device__ static Dist finish(Acc a, Aux xa, Aux ya) { return xa + ya - 2.f * a; }
 };
 template <> struct OpT<Op::F32Sq> {
-  using In = float; using Acc = float; using Aux = float; using Dist = float;
-  __device__ static Acc step(Acc a, In x, In y) { const float t = y - x; return fmaf(t, t, a); }
+  using In = float;
+  using Acc = float;
+  using Aux = float;
+  using Dist = float;
+  __device__ static Acc step(Acc a, In x, In y) {
+    const float t = y - x;
+    return fmaf(t, t, a);
+  }
   __device__ static Dist finish(Acc a, Aux, Aux) { return a; }
 };
 template <> struct OpT<Op::F32Abs> {
-  using In = float; using Acc = float; using Aux = float; using Dist = float;
+  using In = float;
+  using Acc = float;
+  using Aux = float;
+  using Dist = float;
   __device__ static Acc step(Acc a, In x, In y) { return a + fabsf(y - x); }
   __device__ static Dist finish(Acc a, Aux, Aux) { return a; }
 };
 template <> struct OpT<Op::U8Dot> {
-  using In = uint32_t; using Acc = uint32_t; using Aux = uint32_t; using Dist = int32_t;
+  using In = uint32_t;
+  using Acc = uint32_t;
+  using Aux = uint32_t;
+  using Dist = int32_t;
   __device__ static Acc step(Acc a, In x, In y) { return __dp4a(x, y, a); }
   __device__ static Dist finish(Acc a, Aux xa, Aux ya) { return int32_t(xa + ya - 2u * a); }
 };
 template <> struct OpT<Op::U8Sq> {
-  using In = uint32_t; using Acc = uint32_t; using Aux = uint32_t; using Dist = int32_t;
-  __device__ static Acc step(Acc a, In x, In y) { const uint32_t t = __vabsdiffu4(x, y); return __dp4a(t, t, a); }
+  using In = uint32_t;
+  using Acc = uint32_t;
+  using Aux = uint32_t;
+  using Dist = int32_t;
+  __device__ static Acc step(Acc a, In x, In y) {
+    const uint32_t t = __vabsdiffu4(x, y);
+    return __dp4a(t, t, a);
+  }
   __device__ static Dist finish(Acc a, Aux, Aux) { return int32_t(a); }
 };
 template <> struct OpT<Op::U8Abs> {
-  using In = uint32_t; using Acc = uint32_t; using Aux = uint32_t; using Dist = int32_t;
+  using In = uint32_t;
+  using Acc = uint32_t;
+  using Aux = uint32_t;
+  using Dist = int32_t;
   __device__ static Acc step(Acc a, In x, In y) { return a + __vsadu4(x, y); }
   __device__ static Dist finish(Acc a, Aux, Aux) { return int32_t(a); }
 };
@@ -76,13 +100,12 @@ template <> struct OpT<Op::U8Abs> {
 
 // out[q * ldo + t] = dist(X[q], Y[t]) for q < nq, t < nt; rows are dw elements (floats or
 // 32-bit words of 4 bytes).  Grid: (ceil(nt / 64), ceil(nq / 64)).
-template <Op op>
-__global__ void __launch_bounds__(kTileThreads)
-dist_tile_kernel(const typename OpT<op>::In* __restrict__ X, int64_t nq,
-                 const typename OpT<op>::In* __restrict__ Y, int64_t nt, int64_t dw,
-                 const typename OpT<op>::Aux* __restrict__ xaux,
-                 const typename OpT<op>::Aux* __restrict__ yaux,
-                 typename OpT<op>::Dist* __restrict__ out, int64_t ldo) {
+template <Op op> __global__ void __launch_bounds__(kTileThreads)
+    dist_tile_kernel(const typename OpT<op>::In* __restrict__ X, int64_t nq,
+                     const typename OpT<op>::In* __restrict__ Y, int64_t nt, int64_t dw,
+                     const typename OpT<op>::Aux* __restrict__ xaux,
+                     const typename OpT<op>::Aux* __restrict__ yaux,
+                     typename OpT<op>::Dist* __restrict__ out, int64_t ldo) {
   using T = OpT<op>;
   using In = typename T::In;
   __shared__ In xs[kKT][kBQ + 1];
@@ -124,8 +147,7 @@ dist_tile_kernel(const typename OpT<op>::In* __restrict__ X, int64_t nq,
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
       const int64_t t = t0 + tx + 16 * j;
-      if (t < nt)
-        out[q * ldo + t] = T::finish(acc[i][j], xaux ? xaux[q] : 0, yaux ? yaux[t] : 0);
+      if (t < nt) out[q * ldo + t] = T::finish(acc[i][j], xaux ? xaux[q] : 0, yaux ? yaux[t] : 0);
     }
   }
 }
@@ -182,8 +204,7 @@ template <> __device__ __host__ constexpr double key_max<double>() { return INFI
 template <> __device__ __host__ constexpr int32_t key_max<int32_t>() { return INT_MAX; }
 constexpr int32_t kNoIndex = INT_MAX;
 
-template <class D>
-__device__ inline bool key_less(D a, int32_t ai, D b, int32_t bi) {
+template <class D> __device__ inline bool key_less(D a, int32_t ai, D b, int32_t bi) {
   return a < b || (a == b && ai < bi);
 }
 
@@ -200,18 +221,22 @@ __device__ inline int count_less(const D* d, const int32_t* idx, int n, D v, int
 }
 
 // Sorts (d, idx)[0..nb) ascending by (distance, index); nb a power of two; whole block.
-template <class D>
-__device__ void bitonic_sort(D* d, int32_t* idx, int nb) {
+template <class D> __device__ void bitonic_sort(D* d, int32_t* idx, int nb) {
   for (int k = 2; k <= nb; k *= 2)
     for (int j = k / 2; j > 0; j /= 2) {
       for (int i = threadIdx.x; i < nb; i += blockDim.x) {
         const int p = i ^ j;
         if (p > i) {
           const bool up = (i & k) == 0;
-          const bool swap = up ? key_less(d[p], idx[p], d[i], idx[i]) : key_less(d[i], idx[i], d[p], idx[p]);
+          const bool swap =
+              up ? key_less(d[p], idx[p], d[i], idx[i]) : key_less(d[i], idx[i], d[p], idx[p]);
           if (swap) {
-            const D td = d[i]; d[i] = d[p]; d[p] = td;
-            const int32_t ti = idx[i]; idx[i] = idx[p]; idx[p] = ti;
+            const D td = d[i];
+            d[i] = d[p];
+            d[p] = td;
+            const int32_t ti = idx[i];
+            idx[i] = idx[p];
+            idx[p] = ti;
           }
         }
       }
@@ -221,9 +246,15 @@ __device__ void bitonic_sort(D* d, int32_t* idx, int nb) {
 
 // Shared-memory state of one query's list: L (kk sorted entries), N (the merge target) and
 // B (up to kSeg gathered candidates).
-template <class D>
-struct BlockList {
-  D* ld; int32_t* li; D* nd; int32_t* ni; D* bd; int32_t* bi; int* count; int kk;
+template <class D> struct BlockList {
+  D* ld;
+  int32_t* li;
+  D* nd;
+  int32_t* ni;
+  D* bd;
+  int32_t* bi;
+  int* count;
+  int kk;
 
   __device__ void carve(unsigned char* smem, int kk_) {
     kk = kk_;
@@ -240,30 +271,43 @@ struct BlockList {
     const int tid = threadIdx.x;
     int nb = 1;
     while (nb < m) nb *= 2;
-    for (int i = m + tid; i < nb; i += blockDim.x) { bd[i] = key_max<D>(); bi[i] = kNoIndex; }
+    for (int i = m + tid; i < nb; i += blockDim.x) {
+      bd[i] = key_max<D>();
+      bi[i] = kNoIndex;
+    }
     __syncthreads();
     bitonic_sort(bd, bi, nb);
     for (int i = tid; i < kk; i += blockDim.x) {
       const int r = i + count_less(bd, bi, m, ld[i], li[i]);
-      if (r < kk) { nd[r] = ld[i]; ni[r] = li[i]; }
+      if (r < kk) {
+        nd[r] = ld[i];
+        ni[r] = li[i];
+      }
     }
     for (int j = tid; j < m; j += blockDim.x) {
       const int r = j + count_less(ld, li, kk, bd[j], bi[j]);
-      if (r < kk) { nd[r] = bd[j]; ni[r] = bi[j]; }
+      if (r < kk) {
+        nd[r] = bd[j];
+        ni[r] = bi[j];
+      }
     }
     __syncthreads();
-    D* td = ld; ld = nd; nd = td;
-    int32_t* ti = li; li = ni; ni = ti;
+    D* td = ld;
+    ld = nd;
+    nd = td;
+    int32_t* ti = li;
+    li = ni;
+    ni = ti;
   }
   // Offers up to kSeg (value, index) pairs produced by get(e) for e < n.
-  template <class Get>
-  __device__ void offer(int n, Get get) {
+  template <class Get> __device__ void offer(int n, Get get) {
     const D thr = ld[kk - 1];
     const int32_t thi = li[kk - 1];
     if (threadIdx.x == 0) *count = 0;
     __syncthreads();
     for (int e = threadIdx.x; e < n; e += blockDim.x) {
-      D v; int32_t j;
+      D v;
+      int32_t j;
       get(e, v, j);
       if (key_less(v, j, thr, thi)) {
         const int pos = atomicAdd(count, 1);
@@ -278,31 +322,41 @@ struct BlockList {
   }
 };
 
-template <class D>
-__global__ void init_lists_kernel(D* bd, int32_t* bi, int64_t n) {
+template <class D> __global__ void init_lists_kernel(D* bd, int32_t* bi, int64_t n) {
   const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) { bd[i] = key_max<D>(); bi[i] = kNoIndex; }
+  if (i < n) {
+    bd[i] = key_max<D>();
+    bi[i] = kNoIndex;
+  }
 }
 
 // One block per query row of the tile: merge tile[row][0..tn) (training rows t0 + e).
-template <class D>
-__global__ void __launch_bounds__(kSelThreads)
-select_kernel(const D* __restrict__ tile, int64_t ldt, int tn, int64_t t0, D* best_d,
-              int32_t* best_i, int kk) {
+template <class D> __global__ void __launch_bounds__(kSelThreads)
+    select_kernel(const D* __restrict__ tile, int64_t ldt, int tn, int64_t t0, D* best_d,
+                  int32_t* best_i, int kk) {
   extern __shared__ __align__(16) unsigned char smem[];
   BlockList<D> L;
   L.carve(smem, kk);
   const int64_t row = blockIdx.x;
   D* gd = best_d + row * kk;
   int32_t* gi = best_i + row * kk;
-  for (int i = threadIdx.x; i < kk; i += blockDim.x) { L.ld[i] = gd[i]; L.li[i] = gi[i]; }
+  for (int i = threadIdx.x; i < kk; i += blockDim.x) {
+    L.ld[i] = gd[i];
+    L.li[i] = gi[i];
+  }
   __syncthreads();
   const D* r = tile + row * ldt;
   for (int s = 0; s < tn; s += kSeg) {
     const int n = min(kSeg, tn - s);
-    L.offer(n, [&](int e, D& v, int32_t& j) { v = r[s + e]; j = int32_t(t0 + s + e); });
+    L.offer(n, [&](int e, D& v, int32_t& j) {
+      v = r[s + e];
+      j = int32_t(t0 + s + e);
+    });
   }
-  for (int i = threadIdx.x; i < kk; i += blockDim.x) { gd[i] = L.ld[i]; gi[i] = L.li[i]; }
+  for (int i = threadIdx.x; i < kk; i += blockDim.x) {
+    gd[i] = L.ld[i];
+    gi[i] = L.li[i];
+  }
 }
 
 // uint8: copy the first k entries of each list to the outputs.
@@ -398,15 +452,18 @@ __global__ void rerank_kernel(const float* __restrict__ approx, const int32_t* _
 
 // The exact float64 scan for a flagged query (rare): one block per query of the chunk.
 __global__ void __launch_bounds__(kSelThreads)
-fallback_kernel(const float* __restrict__ X, const float* __restrict__ Y, int64_t nt, int64_t d,
-                int k, bool l1, const int* __restrict__ redo, float* __restrict__ out_d,
-                int64_t* __restrict__ out_i) {
+    fallback_kernel(const float* __restrict__ X, const float* __restrict__ Y, int64_t nt, int64_t d,
+                    int k, bool l1, const int* __restrict__ redo, float* __restrict__ out_d,
+                    int64_t* __restrict__ out_i) {
   const int64_t q = blockIdx.x;
   if (!redo[q]) return;
   extern __shared__ __align__(16) unsigned char smem[];
   BlockList<double> L;
   L.carve(smem, k);
-  for (int i = threadIdx.x; i < k; i += blockDim.x) { L.ld[i] = INFINITY; L.li[i] = kNoIndex; }
+  for (int i = threadIdx.x; i < k; i += blockDim.x) {
+    L.ld[i] = INFINITY;
+    L.li[i] = kNoIndex;
+  }
   __syncthreads();
   const float* x = X + q * d;
   for (int64_t s = 0; s < nt; s += kSeg) {
@@ -434,8 +491,7 @@ fallback_kernel(const float* __restrict__ X, const float* __restrict__ Y, int64_
 class Carver {
  public:
   explicit Carver(void* base) : base_(static_cast<unsigned char*>(base)) {}
-  template <class T>
-  T* take(int64_t n) {
+  template <class T> T* take(int64_t n) {
     const size_t off = bytes_;
     bytes_ += (size_t(n) * sizeof(T) + 255) / 256 * 256;
     return base_ ? reinterpret_cast<T*>(base_ + off) : nullptr;
@@ -449,8 +505,7 @@ class Carver {
 
 int64_t chunk_rows(int64_t nq) { return nq < kChunk ? nq : kChunk; }
 
-template <class Aux, class Dist>
-struct Scratch {
+template <class Aux, class Dist> struct Scratch {
   Aux* xaux;      // per-query auxiliary (squared norm for the GEMM form)
   Aux* yaux;      // per-training-row auxiliary
   Dist* tile;     // one (chunk x kTileCols) distance tile
@@ -489,16 +544,20 @@ struct Scratch {
 using F32Scratch = Scratch<float, float>;
 using U8Scratch = Scratch<uint32_t, int32_t>;
 
-#define IMGCLF_TRY(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) return e_; } while (0)
+#define IMGCLF_TRY(x)                 \
+  do {                                \
+    cudaError_t e_ = (x);             \
+    if (e_ != cudaSuccess) return e_; \
+  } while (0)
 
-template <class K>
-cudaError_t allow_smem(K kernel, size_t bytes) {
+template <class K> cudaError_t allow_smem(K kernel, size_t bytes) {
   if (bytes <= 48 * 1024) return cudaSuccess;
   return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
 }
 
-template <class D>
-size_t list_smem(int kk) { return size_t(2 * kk + kSeg) * (sizeof(D) + sizeof(int32_t)) + 16; }
+template <class D> size_t list_smem(int kk) {
+  return size_t(2 * kk + kSeg) * (sizeof(D) + sizeof(int32_t)) + 16;
+}
 
 template <Op op>
 cudaError_t launch_tiles(const typename OpT<op>::In* X, int64_t nq, const typename OpT<op>::In* Y,
@@ -526,7 +585,8 @@ cudaError_t search_chunk(const typename OpT<op>::In* X, int64_t nq, const typena
     const int64_t tn = nt - t0 < kTileCols ? nt - t0 : kTileCols;
     IMGCLF_TRY(launch_tiles<op>(X, nq, Y + t0 * dw, tn, dw, xaux, yaux ? yaux + t0 : nullptr, tile,
                                 kTileCols, st));
-    select_kernel<D><<<unsigned(nq), kSelThreads, sm, st>>>(tile, kTileCols, int(tn), t0, best_d, best_i, kk);
+    select_kernel<D>
+        <<<unsigned(nq), kSelThreads, sm, st>>>(tile, kTileCols, int(tn), t0, best_d, best_i, kk);
     IMGCLF_TRY(cudaGetLastError());
   }
   return cudaSuccess;
@@ -557,8 +617,9 @@ size_t knn_workspace_bytes(int64_t nq, int64_t nt, int kk, bool is_float) {
   return is_float ? F32Scratch{}.lay(nullptr, nq, nt, kk) : U8Scratch{}.lay(nullptr, nq, nt, kk);
 }
 
-cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, int k, int kk,
-                    Metric metric, float* out_d, int64_t* out_i, void* workspace, cudaStream_t st) {
+cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, int k,
+                    int kk, Metric metric, float* out_d, int64_t* out_i, void* workspace,
+                    cudaStream_t st) {
   if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
   const bool l1 = metric == Metric::L1;
   const int64_t qc = chunk_rows(nq);
@@ -582,8 +643,9 @@ cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int6
   for (int64_t q0 = 0; q0 < nq; q0 += qc) {
     const int64_t n = nq - q0 < qc ? nq - q0 : qc;
     const float* Xc = X + q0 * d;
-    cudaError_t e = l1 ? search_chunk<Op::F32Abs>(Xc, n, Y, nt, d, nullptr, nullptr, kk, tile, bd, bi, st)
-                       : search_chunk<Op::F32Dot>(Xc, n, Y, nt, d, xaux + q0, yaux, kk, tile, bd, bi, st);
+    cudaError_t e =
+        l1 ? search_chunk<Op::F32Abs>(Xc, n, Y, nt, d, nullptr, nullptr, kk, tile, bd, bi, st)
+           : search_chunk<Op::F32Dot>(Xc, n, Y, nt, d, xaux + q0, yaux, kk, tile, bd, bi, st);
     IMGCLF_TRY(e);
     const int64_t lanes = n * kk * 4;
     exact_kernel<<<unsigned((lanes + 255) / 256), 256, 0, st>>>(Xc, Y, d, bi, n, kk, l1, exact);
@@ -591,15 +653,16 @@ cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int6
     rerank_kernel<<<unsigned(n), 256, rsm, st>>>(bd, bi, exact, kk, k, nt, d, l1, xnorm + q0, ymax,
                                                  out_d + q0 * k, out_i + q0 * k, redo);
     IMGCLF_TRY(cudaGetLastError());
-    fallback_kernel<<<unsigned(n), kSelThreads, fsm, st>>>(Xc, Y, nt, d, k, l1, redo, out_d + q0 * k,
-                                                           out_i + q0 * k);
+    fallback_kernel<<<unsigned(n), kSelThreads, fsm, st>>>(Xc, Y, nt, d, k, l1, redo,
+                                                           out_d + q0 * k, out_i + q0 * k);
     IMGCLF_TRY(cudaGetLastError());
   }
   return cudaSuccess;
 }
 
 cudaError_t knn_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d4, int k,
-                   Metric metric, int32_t* out_d, int64_t* out_i, void* workspace, cudaStream_t st) {
+                   Metric metric, int32_t* out_d, int64_t* out_i, void* workspace,
+                   cudaStream_t st) {
   if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
   const bool l1 = metric == Metric::L1;
   const int64_t dw = d4 / 4;
@@ -611,39 +674,45 @@ cudaError_t knn_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, i
   uint32_t *xaux = w.xaux, *yaux = w.yaux;
   int32_t *tile = w.tile, *bd = w.best_d, *bi = w.best_i;
   if (!l1) {
-    row_aux_kernel<uint32_t, uint32_t><<<unsigned((nq + 7) / 8), 256, 0, st>>>(Xw, nq, dw, false, xaux, nullptr);
+    row_aux_kernel<uint32_t, uint32_t>
+        <<<unsigned((nq + 7) / 8), 256, 0, st>>>(Xw, nq, dw, false, xaux, nullptr);
     IMGCLF_TRY(cudaGetLastError());
-    row_aux_kernel<uint32_t, uint32_t><<<unsigned((nt + 7) / 8), 256, 0, st>>>(Yw, nt, dw, false, yaux, nullptr);
+    row_aux_kernel<uint32_t, uint32_t>
+        <<<unsigned((nt + 7) / 8), 256, 0, st>>>(Yw, nt, dw, false, yaux, nullptr);
     IMGCLF_TRY(cudaGetLastError());
   }
   for (int64_t q0 = 0; q0 < nq; q0 += qc) {
     const int64_t n = nq - q0 < qc ? nq - q0 : qc;
     const uint32_t* Xc = Xw + q0 * dw;
-    cudaError_t e = l1 ? search_chunk<Op::U8Abs>(Xc, n, Yw, nt, dw, nullptr, nullptr, k, tile, bd, bi, st)
-                       : search_chunk<Op::U8Dot>(Xc, n, Yw, nt, dw, xaux + q0, yaux, k, tile, bd, bi, st);
+    cudaError_t e =
+        l1 ? search_chunk<Op::U8Abs>(Xc, n, Yw, nt, dw, nullptr, nullptr, k, tile, bd, bi, st)
+           : search_chunk<Op::U8Dot>(Xc, n, Yw, nt, dw, xaux + q0, yaux, k, tile, bd, bi, st);
     IMGCLF_TRY(e);
     const int64_t ne = n * k;
-    copy_out_kernel<<<unsigned((ne + 255) / 256), 256, 0, st>>>(bd, bi, k, n, k, out_d + q0 * k, out_i + q0 * k);
+    copy_out_kernel<<<unsigned((ne + 255) / 256), 256, 0, st>>>(bd, bi, k, n, k, out_d + q0 * k,
+                                                                out_i + q0 * k);
     IMGCLF_TRY(cudaGetLastError());
   }
   return cudaSuccess;
 }
 
-cudaError_t pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
-                                   Metric metric, float* out, cudaStream_t st) {
+cudaError_t pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt,
+                                   int64_t d, Metric metric, float* out, cudaStream_t st) {
   if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
   const bool l1 = metric == Metric::L1;
   for (int64_t q0 = 0; q0 < nq; q0 += kChunk) {
     const int64_t n = nq - q0 < kChunk ? nq - q0 : kChunk;
-    cudaError_t e = l1 ? launch_tiles<Op::F32Abs>(X + q0 * d, n, Y, nt, d, nullptr, nullptr, out + q0 * nt, nt, st)
-                       : launch_tiles<Op::F32Sq>(X + q0 * d, n, Y, nt, d, nullptr, nullptr, out + q0 * nt, nt, st);
+    cudaError_t e = l1 ? launch_tiles<Op::F32Abs>(X + q0 * d, n, Y, nt, d, nullptr, nullptr,
+                                                  out + q0 * nt, nt, st)
+                       : launch_tiles<Op::F32Sq>(X + q0 * d, n, Y, nt, d, nullptr, nullptr,
+                                                 out + q0 * nt, nt, st);
     IMGCLF_TRY(e);
   }
   return cudaSuccess;
 }
 
-cudaError_t pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d4,
-                                  Metric metric, int32_t* out, cudaStream_t st) {
+cudaError_t pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt,
+                                  int64_t d4, Metric metric, int32_t* out, cudaStream_t st) {
   if (metric == Metric::L2) return cudaErrorInvalidValue;  // the caller takes the root
   const bool l1 = metric == Metric::L1;
   const int64_t dw = d4 / 4;
@@ -651,8 +720,10 @@ cudaError_t pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y
   const uint32_t* Yw = reinterpret_cast<const uint32_t*>(Y);
   for (int64_t q0 = 0; q0 < nq; q0 += kChunk) {
     const int64_t n = nq - q0 < kChunk ? nq - q0 : kChunk;
-    cudaError_t e = l1 ? launch_tiles<Op::U8Abs>(Xw + q0 * dw, n, Yw, nt, dw, nullptr, nullptr, out + q0 * nt, nt, st)
-                       : launch_tiles<Op::U8Sq>(Xw + q0 * dw, n, Yw, nt, dw, nullptr, nullptr, out + q0 * nt, nt, st);
+    cudaError_t e = l1 ? launch_tiles<Op::U8Abs>(Xw + q0 * dw, n, Yw, nt, dw, nullptr, nullptr,
+                                                 out + q0 * nt, nt, st)
+                       : launch_tiles<Op::U8Sq>(Xw + q0 * dw, n, Yw, nt, dw, nullptr, nullptr,
+                                                out + q0 * nt, nt, st);
     IMGCLF_TRY(e);
   }
   return cudaSuccess;
@@ -693,11 +764,13 @@ __global__ void vote_kernel(const int64_t* __restrict__ L, const double* __restr
 
 }  // namespace
 
-cudaError_t vote(const int64_t* labels, const double* dist, int64_t n, int k, int C, Weights weights,
-                 TieBreak tie, int64_t* out_labels, double* scores, cudaStream_t stream) {
-  if (n <= 0 || k <= 0 || C <= 0 || (weights == Weights::Distance && !dist)) return cudaErrorInvalidValue;
+cudaError_t vote(const int64_t* labels, const double* dist, int64_t n, int k, int C,
+                 Weights weights, TieBreak tie, int64_t* out_labels, double* scores,
+                 cudaStream_t stream) {
+  if (n <= 0 || k <= 0 || C <= 0 || (weights == Weights::Distance && !dist))
+    return cudaErrorInvalidValue;
   vote_kernel<<<unsigned((n + 255) / 256), 256, 0, stream>>>(labels, dist, n, k, C, weights, tie,
-                                                              out_labels, scores);
+                                                             out_labels, scores);
   return cudaGetLastError();
 }
 

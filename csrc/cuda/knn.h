@@ -22,19 +22,22 @@ namespace cuda {
 // knn_workspace_bytes: the scratch knn_* needs for that kk.
 size_t knn_smem_bytes(int kk, int k, bool is_float);
 size_t knn_workspace_bytes(int64_t nq, int64_t nt, int kk, bool is_float);
-cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, int k, int kk,
-                    Metric metric, float* out_d, int64_t* out_i, void* workspace, cudaStream_t stream);
+cudaError_t knn_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d, int k,
+                    int kk, Metric metric, float* out_d, int64_t* out_i, void* workspace,
+                    cudaStream_t stream);
 cudaError_t knn_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d4, int k,
-                   Metric metric, int32_t* out_d, int64_t* out_i, void* workspace, cudaStream_t stream);
+                   Metric metric, int32_t* out_d, int64_t* out_i, void* workspace,
+                   cudaStream_t stream);
 // The full (nq, nt) matrix, each distance summed directly (no norms identity).
-cudaError_t pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt, int64_t d,
-                                   Metric metric, float* out, cudaStream_t stream);
-cudaError_t pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt, int64_t d4,
-                                  Metric metric, int32_t* out, cudaStream_t stream);
+cudaError_t pairwise_distances_f32(const float* X, int64_t nq, const float* Y, int64_t nt,
+                                   int64_t d, Metric metric, float* out, cudaStream_t stream);
+cudaError_t pairwise_distances_u8(const uint8_t* X, int64_t nq, const uint8_t* Y, int64_t nt,
+                                  int64_t d4, Metric metric, int32_t* out, cudaStream_t stream);
 // labels (n, k) in [0, C); dist (n, k) float64 or null for uniform weights.  Writes
 // out_labels (n) and scores (n, C), as the CPU's vote does.
-cudaError_t vote(const int64_t* labels, const double* dist, int64_t n, int k, int C, Weights weights,
-                 TieBreak tie, int64_t* out_labels, double* scores, cudaStream_t stream);
+cudaError_t vote(const int64_t* labels, const double* dist, int64_t n, int k, int C,
+                 Weights weights, TieBreak tie, int64_t* out_labels, double* scores,
+                 cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace imgclf

@@ -22,9 +22,9 @@ __device__ inline double warp_max(double v) {
   return v;
 }
 
-template <class T>
-__global__ void class_loss_kernel(const T* S, int64_t n, int64_t C, const int64_t* y, LossKind kind,
-                                  double margin, T* dS, double* row_loss) {
+template <class T> __global__ void class_loss_kernel(const T* S, int64_t n, int64_t C,
+                                                     const int64_t* y, LossKind kind, double margin,
+                                                     T* dS, double* row_loss) {
   const int lane = threadIdx.x % kWarp;
   const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / kWarp;
   if (row >= n) return;  // whole warps leave together
@@ -80,13 +80,13 @@ __global__ void mean_kernel(const double* v, int64_t n, double* out) {
   if (threadIdx.x == 0) *out = part[0] / double(n);
 }
 
-template <class T>
-cudaError_t class_loss(const T* S, int64_t n, int64_t C, const int64_t* y, LossKind kind, double margin,
-                       T* dS, double* row_loss, double* out_loss, cudaStream_t stream) {
+template <class T> cudaError_t class_loss(const T* S, int64_t n, int64_t C, const int64_t* y,
+                                          LossKind kind, double margin, T* dS, double* row_loss,
+                                          double* out_loss, cudaStream_t stream) {
   if (n <= 0 || C <= 0) return cudaErrorInvalidValue;
   const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
-  class_loss_kernel<T><<<unsigned(blocks), kRowsPerBlock * kWarp, 0, stream>>>(S, n, C, y, kind, margin,
-                                                                                dS, row_loss);
+  class_loss_kernel<T><<<unsigned(blocks), kRowsPerBlock * kWarp, 0, stream>>>(
+      S, n, C, y, kind, margin, dS, row_loss);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
   mean_kernel<<<1, 256, 0, stream>>>(row_loss, n, out_loss);

@@ -14,15 +14,13 @@ namespace {
 constexpr int64_t kChunk = 8192;
 constexpr int kThreads = 256;
 
-template <class T>
-struct Batch {
+template <class T> struct Batch {
   TensorRef<T> t[kMaxTensors];
   int64_t first_chunk[kMaxTensors + 1];
   int count;
 };
 
-template <class T>
-__global__ void optim_kernel(OptimHyper h, Batch<T> b) {
+template <class T> __global__ void optim_kernel(OptimHyper h, Batch<T> b) {
   const int64_t chunk = blockIdx.x;
   int t = 0;
   while (t + 1 < b.count && b.first_chunk[t + 1] <= chunk) ++t;
@@ -33,9 +31,7 @@ __global__ void optim_kernel(OptimHyper h, Batch<T> b) {
   for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
     const T g = x.g[i];
     switch (h.kind) {
-      case OptimKind::SGD:
-        x.w[i] -= lr * g;
-        break;
+      case OptimKind::SGD: x.w[i] -= lr * g; break;
       case OptimKind::Momentum: {
         const T v = T(h.momentum) * x.s1[i] - lr * g;
         x.s1[i] = v;
@@ -74,8 +70,8 @@ __global__ void optim_kernel(OptimHyper h, Batch<T> b) {
   }
 }
 
-template <class T>
-cudaError_t optim_step(const OptimHyper& h, const TensorRef<T>* ts, int count, cudaStream_t stream) {
+template <class T> cudaError_t optim_step(const OptimHyper& h, const TensorRef<T>* ts, int count,
+                                          cudaStream_t stream) {
   for (int g0 = 0; g0 < count; g0 += kMaxTensors) {
     Batch<T> b{};
     b.count = count - g0 < kMaxTensors ? count - g0 : kMaxTensors;
@@ -95,10 +91,12 @@ cudaError_t optim_step(const OptimHyper& h, const TensorRef<T>* ts, int count, c
 
 }  // namespace
 
-cudaError_t optim_step_f32(const OptimHyper& h, const TensorRef<float>* ts, int count, cudaStream_t stream) {
+cudaError_t optim_step_f32(const OptimHyper& h, const TensorRef<float>* ts, int count,
+                           cudaStream_t stream) {
   return optim_step(h, ts, count, stream);
 }
-cudaError_t optim_step_f64(const OptimHyper& h, const TensorRef<double>* ts, int count, cudaStream_t stream) {
+cudaError_t optim_step_f64(const OptimHyper& h, const TensorRef<double>* ts, int count,
+                           cudaStream_t stream) {
   return optim_step(h, ts, count, stream);
 }
 

@@ -12,8 +12,8 @@ namespace imgclf {
 namespace cuda {
 namespace {
 
-template <class T>
-__global__ void column_norms_kernel(const T* __restrict__ W, int64_t d, int64_t H, double* __restrict__ norms) {
+template <class T> __global__ void column_norms_kernel(const T* __restrict__ W, int64_t d,
+                                                       int64_t H, double* __restrict__ norms) {
   const int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (j >= H) return;
   double s = 0;
@@ -24,8 +24,8 @@ __global__ void column_norms_kernel(const T* __restrict__ W, int64_t d, int64_t 
   norms[j] = sqrt(s);
 }
 
-template <class T>
-__global__ void scale_kernel(T* __restrict__ W, int64_t d, int64_t H, double c, const double* __restrict__ norms) {
+template <class T> __global__ void scale_kernel(T* __restrict__ W, int64_t d, int64_t H, double c,
+                                                const double* __restrict__ norms) {
   const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (e >= d * H) return;
   const double n = norms[e % H];
@@ -49,10 +49,10 @@ __global__ void dropout_kernel(T* __restrict__ h, int64_t n, uint32_t thr, T sca
   h[i] = dropout_keep(seed, uint64_t(i), thr) ? h[i] * scale : T(0);
 }
 
-template <class T>
-cudaError_t dropout(T* h, int64_t n, double p, uint64_t seed, cudaStream_t st) {
+template <class T> cudaError_t dropout(T* h, int64_t n, double p, uint64_t seed, cudaStream_t st) {
   if (n <= 0) return cudaSuccess;
-  dropout_kernel<T><<<unsigned((n + 255) / 256), 256, 0, st>>>(h, n, dropout_threshold(p), T(1.0 / (1.0 - p)), seed);
+  dropout_kernel<T><<<unsigned((n + 255) / 256), 256, 0, st>>>(h, n, dropout_threshold(p),
+                                                               T(1.0 / (1.0 - p)), seed);
   return cudaGetLastError();
 }
 
@@ -68,7 +68,8 @@ cudaError_t dropout_f64(double* h, int64_t n, double p, uint64_t seed, cudaStrea
 cudaError_t max_norm_f32(float* W, int64_t d, int64_t H, double c, double* norms, cudaStream_t st) {
   return max_norm(W, d, H, c, norms, st);
 }
-cudaError_t max_norm_f64(double* W, int64_t d, int64_t H, double c, double* norms, cudaStream_t st) {
+cudaError_t max_norm_f64(double* W, int64_t d, int64_t H, double c, double* norms,
+                         cudaStream_t st) {
   return max_norm(W, d, H, c, norms, st);
 }
 

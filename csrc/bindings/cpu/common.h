@@ -18,20 +18,19 @@ namespace bindings {
 namespace py = pybind11;
 
 // dtype equivalence (native byte order included), not object identity
-template <class T>
-bool is(const py::array& a) {
-  return py::isinstance<py::array_t<T>>(a);
-}
+template <class T> bool is(const py::array& a) { return py::isinstance<py::array_t<T>>(a); }
 
 inline void check_matrix(const py::array& a, const char* name) {
   if (a.ndim() != 2) throw py::value_error(std::string(name) + " must be 2-D");
-  if (!(a.flags() & py::array::c_style)) throw py::value_error(std::string(name) + " must be C-contiguous");
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + " must be C-contiguous");
 }
 
 inline void check_out(const py::array& a, const char* name, py::ssize_t r, py::ssize_t c) {
   check_matrix(a, name);
   if (!a.writeable()) throw py::value_error(std::string(name) + " must be writeable");
-  if (a.shape(0) != r || a.shape(1) != c) throw py::value_error(std::string(name) + " has the wrong shape");
+  if (a.shape(0) != r || a.shape(1) != c)
+    throw py::value_error(std::string(name) + " has the wrong shape");
 }
 
 // b has a's dtype T, a's shape, and is C-contiguous
@@ -41,7 +40,8 @@ void check_same(const py::array& a, const py::array& b, const char* an, const ch
   bool same = a.ndim() == b.ndim();
   for (py::ssize_t i = 0; same && i < a.ndim(); ++i) same = a.shape(i) == b.shape(i);
   if (!same) throw py::value_error(std::string(bn) + " must have the shape of " + an);
-  if (!(b.flags() & py::array::c_style)) throw py::value_error(std::string(bn) + " must be C-contiguous");
+  if (!(b.flags() & py::array::c_style))
+    throw py::value_error(std::string(bn) + " must be C-contiguous");
 }
 
 inline const int64_t* labels_ptr(const py::array& y, int64_t n, int64_t C) {
@@ -62,15 +62,13 @@ inline DType dtype_of(const py::array& X, const char* name) {
 
 // f(T{}) for T the element type of a: float or double (TypeError naming the argument
 // otherwise).  One call replaces the float32/float64 branch of every binding.
-template <class F>
-auto visit_float(const py::array& a, const char* name, F f) {
+template <class F> auto visit_float(const py::array& a, const char* name, F f) {
   if (is<float>(a)) return f(float{});
   if (is<double>(a)) return f(double{});
   throw py::type_error(std::string(name) + " must be float32 or float64");
 }
 // the same over float, double and uint8_t
-template <class F>
-auto visit_real(const py::array& a, const char* name, F f) {
+template <class F> auto visit_real(const py::array& a, const char* name, F f) {
   if (is<float>(a)) return f(float{});
   if (is<double>(a)) return f(double{});
   if (is<uint8_t>(a)) return f(uint8_t{});
@@ -78,20 +76,16 @@ auto visit_real(const py::array& a, const char* name, F f) {
 }
 
 // The kernel of a table for element type T: pick<T>(ops.loss.class_loss_f32, ..._f64)
-template <class T, class F32, class F64>
-auto pick(F32 f32, F64 f64) {
+template <class T, class F32, class F64> auto pick(F32 f32, F64 f64) {
   if constexpr (std::is_same<T, float>::value) return f32;
   else return f64;
 }
 
-template <class T>
-T* data(py::array& a) { return static_cast<T*>(a.mutable_data()); }
-template <class T>
-const T* cdata(const py::array& a) { return static_cast<const T*>(a.data()); }
+template <class T> T* data(py::array& a) { return static_cast<T*>(a.mutable_data()); }
+template <class T> const T* cdata(const py::array& a) { return static_cast<const T*>(a.data()); }
 
 // Runs f(cancel) without the GIL; Ctrl-C (seen by the calling thread) stops it and raises.
-template <class F>
-auto interruptible(F f) {
+template <class F> auto interruptible(F f) {
   Cancel cancel([] {
     py::gil_scoped_acquire g;
     return PyErr_CheckSignals() != 0;

@@ -19,7 +19,8 @@ void gemm(py::array A, py::array B, py::array C, bool ta, bool tb, double alpha,
   const int th = cpu::num_threads();
   visit_float(A, "A", [&](auto tag) {
     using T = decltype(tag);
-    if (!is<T>(B) || !is<T>(C)) throw py::type_error("A, B and out must all be float32 or all float64");
+    if (!is<T>(B) || !is<T>(C))
+      throw py::type_error("A, B and out must all be float32 or all float64");
     const T* a = cdata<T>(A);
     const T* b = cdata<T>(B);
     T* c = data<T>(C);
@@ -89,13 +90,16 @@ void affine_rows(py::array X, py::object rows, double scale, py::object shift, p
     for (int64_t i = 0; i < n; ++i)
       if (rp[i] < 0 || rp[i] >= X.shape(0)) throw py::value_error("rows must index rows of X");
   }
-  if (out.shape(0) != n || out.shape(1) != d) throw py::value_error("out must be (n_rows, n_features)");
+  if (out.shape(0) != n || out.shape(1) != d)
+    throw py::value_error("out must be (n_rows, n_features)");
   py::array sh;
   const bool has_shift = !shift.is_none();  // (a default py::array is an empty array, not null)
   if (has_shift) {
     sh = shift.cast<py::array>();
-    if (sh.ndim() != 1 || sh.shape(0) != d || !(sh.flags() & py::array::c_style) || !sh.dtype().equal(out.dtype()))
-      throw py::value_error("shift must be a contiguous vector of n_features values of out's dtype");
+    if (sh.ndim() != 1 || sh.shape(0) != d || !(sh.flags() & py::array::c_style) ||
+        !sh.dtype().equal(out.dtype()))
+      throw py::value_error(
+          "shift must be a contiguous vector of n_features values of out's dtype");
   }
   const cpu::DenseOps& ops = cpu::active_ops().dense;
   const int th = cpu::num_threads();
@@ -113,14 +117,16 @@ void affine_rows(py::array X, py::object rows, double scale, py::object shift, p
 }  // namespace
 
 void bind_dense(py::module_& m) {
-  m.def("gemm", &gemm, py::arg("A"), py::arg("B"), py::arg("out"), py::arg("trans_a"), py::arg("trans_b"),
-        py::arg("alpha"), py::arg("beta"), "out = alpha op(A) op(B) + beta out");
+  m.def("gemm", &gemm, py::arg("A"), py::arg("B"), py::arg("out"), py::arg("trans_a"),
+        py::arg("trans_b"), py::arg("alpha"), py::arg("beta"),
+        "out = alpha op(A) op(B) + beta out");
   m.def("bias_act", &bias_act, py::arg("h"), py::arg("b"), py::arg("activation"), py::arg("slope"),
         "h = act(h + b) in place");
-  m.def("act_backward", &act_backward, py::arg("dh"), py::arg("h"), py::arg("activation"), py::arg("slope"),
-        py::arg("db"), "dh *= act'(h) in place (h: the layer's output); db = column sums of dh");
-  m.def("affine_rows", &affine_rows, py::arg("X"), py::arg("rows"), py::arg("scale"), py::arg("shift"),
-        py::arg("out"), "out = scale * X[rows] - shift");
+  m.def("act_backward", &act_backward, py::arg("dh"), py::arg("h"), py::arg("activation"),
+        py::arg("slope"), py::arg("db"),
+        "dh *= act'(h) in place (h: the layer's output); db = column sums of dh");
+  m.def("affine_rows", &affine_rows, py::arg("X"), py::arg("rows"), py::arg("scale"),
+        py::arg("shift"), py::arg("out"), "out = scale * X[rows] - shift");
 }
 
 }  // namespace bindings

@@ -70,7 +70,8 @@ double linear_loss(py::array X, py::object rows, double scale, py::object shift,
     lb.rows = cdata<int64_t>(r);
     lb.B = r.shape(0);
     for (int64_t i = 0; i < lb.B; ++i)
-      if (lb.rows[i] < 0 || lb.rows[i] >= X.shape(0)) throw py::value_error("rows must index rows of X");
+      if (lb.rows[i] < 0 || lb.rows[i] >= X.shape(0))
+        throw py::value_error("rows must index rows of X");
   }
   if (lb.B < 1) throw py::value_error("the batch is empty");
   lb.y = labels_ptr(y, lb.B, lb.C);
@@ -89,7 +90,8 @@ double linear_loss(py::array X, py::object rows, double scale, py::object shift,
     if (!shift.is_none()) {
       sh = shift.cast<py::array>();
       if (!is<T>(sh) || sh.size() != lb.d || !(sh.flags() & py::array::c_style))
-        throw py::value_error("shift must be a contiguous vector of n_features values of W's dtype");
+        throw py::value_error(
+            "shift must be a contiguous vector of n_features values of W's dtype");
       sp = cdata<T>(sh);
     }
     check_same<T>(W, dW, "W", "dW");
@@ -108,13 +110,14 @@ double linear_loss(py::array X, py::object rows, double scale, py::object shift,
 }  // namespace
 
 void bind_loss(py::module_& m) {
-  m.def("class_loss", &class_loss, py::arg("scores"), py::arg("y"), py::arg("kind"), py::arg("margin"),
-        py::arg("dscores"), "Mean softmax/SVM loss; writes dL/dscores");
+  m.def("class_loss", &class_loss, py::arg("scores"), py::arg("y"), py::arg("kind"),
+        py::arg("margin"), py::arg("dscores"), "Mean softmax/SVM loss; writes dL/dscores");
   m.def("penalty", &penalty, py::arg("W"), py::arg("kind"), py::arg("beta"), py::arg("reg"),
         py::arg("grad"), "reg * R(W); adds its gradient to grad in place");
-  m.def("linear_loss", &linear_loss, py::arg("X"), py::arg("rows"), py::arg("scale"), py::arg("shift"),
-        py::arg("W"), py::arg("b"), py::arg("y"), py::arg("kind"), py::arg("margin"), py::arg("reg"),
-        py::arg("penalty"), py::arg("beta"), py::arg("dW"), py::arg("db"),
+  m.def("linear_loss", &linear_loss, py::arg("X"), py::arg("rows"), py::arg("scale"),
+        py::arg("shift"), py::arg("W"), py::arg("b"), py::arg("y"), py::arg("kind"),
+        py::arg("margin"), py::arg("reg"), py::arg("penalty"), py::arg("beta"), py::arg("dW"),
+        py::arg("db"),
         "Fused linear-classifier minibatch: returns the mean loss (data + reg * R(W)), writes dW "
         "and db");
 }

@@ -23,13 +23,14 @@ PYBIND11_MODULE(_cpu, m) {
   ib::bind_regularize(m);
   m.def("simd_levels", &cpu::simd_levels, "SIMD levels this CPU supports, best first");
   m.def("simd_level", &cpu::simd_level, "The SIMD level in use");
-  m.def("set_simd_level", [](const std::string& s) {
-    try {
-      cpu::set_simd_level(s);
-    } catch (const std::invalid_argument& e) {
-      throw py::value_error(e.what());
-    }
-  }, py::arg("level"), "Use this SIMD level's kernels (e.g. to compare levels)");
+  m.def(
+      "set_simd_level",
+      [](const std::string& s) {
+        try {
+          cpu::set_simd_level(s);
+        } catch (const std::invalid_argument& e) { throw py::value_error(e.what()); }
+      },
+      py::arg("level"), "Use this SIMD level's kernels (e.g. to compare levels)");
   m.def("num_threads", &cpu::num_threads, "Threads the kernels use");
   m.def("set_num_threads", &cpu::set_num_threads, py::arg("n"), "n <= 0: the OpenMP default");
 }

@@ -13,8 +13,7 @@ namespace {
 // The threads of one step write every param and state while reading every grad: an array
 // that overlaps another one it writes or reads (the same array twice, m is v, overlapping
 // views) would race.  Contiguous arrays overlap exactly when their byte ranges do.
-template <class T>
-void check_no_overlap(const std::vector<cpu::OptimTensor<T>>& ts) {
+template <class T> void check_no_overlap(const std::vector<cpu::OptimTensor<T>>& ts) {
   struct Span {
     uintptr_t lo, hi;
     bool written;
@@ -94,21 +93,23 @@ void optim_step(OptimKind kind, py::list params, py::list grads, py::object s1, 
   if (states < 1) s1 = py::none();
   if (states < 2) s2 = py::none();
   if (n == 0) return;
-  const OptimHyper h = optim_hyper(kind, lr, momentum, decay, beta1, beta2, eps, weight_decay, step);
+  const OptimHyper h =
+      optim_hyper(kind, lr, momentum, decay, beta1, beta2, eps, weight_decay, step);
   py::handle p0 = params[0];
-  if (!py::isinstance<py::array>(p0)) throw py::type_error("params must be float32 or float64 arrays");
-  visit_float(py::reinterpret_borrow<py::array>(p0), "params", [&](auto tag) {
-    optim_t<decltype(tag)>(h, params, grads, s1, s2);
-  });
+  if (!py::isinstance<py::array>(p0))
+    throw py::type_error("params must be float32 or float64 arrays");
+  visit_float(py::reinterpret_borrow<py::array>(p0), "params",
+              [&](auto tag) { optim_t<decltype(tag)>(h, params, grads, s1, s2); });
 }
 
 }  // namespace
 
 void bind_optim(py::module_& m) {
   m.def("optim_step", &optim_step, py::arg("kind"), py::arg("params"), py::arg("grads"),
-        py::arg("state1"), py::arg("state2"), py::kw_only(), py::arg("lr"), py::arg("momentum") = 0.0,
-        py::arg("decay") = 0.0, py::arg("beta1") = 0.0, py::arg("beta2") = 0.0, py::arg("eps") = 0.0,
-        py::arg("weight_decay") = 0.0, py::arg("step") = 1,
+        py::arg("state1"), py::arg("state2"), py::kw_only(), py::arg("lr"),
+        py::arg("momentum") = 0.0, py::arg("decay") = 0.0, py::arg("beta1") = 0.0,
+        py::arg("beta2") = 0.0, py::arg("eps") = 0.0, py::arg("weight_decay") = 0.0,
+        py::arg("step") = 1,
         "One in-place optimizer update of every (param, grad, state...) list entry");
 }
 

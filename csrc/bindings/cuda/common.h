@@ -17,13 +17,11 @@ namespace bindings {
 namespace py = pybind11;
 
 inline void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": CUDA error: " + cudaGetErrorString(e));
+  if (e != cudaSuccess)
+    throw std::runtime_error(std::string(what) + ": CUDA error: " + cudaGetErrorString(e));
 }
 
-template <class T>
-T* ptr(uintptr_t p) {
-  return reinterpret_cast<T*>(p);
-}
+template <class T> T* ptr(uintptr_t p) { return reinterpret_cast<T*>(p); }
 
 inline cudaStream_t stream_of(uintptr_t s) { return reinterpret_cast<cudaStream_t>(s); }
 
@@ -55,8 +53,9 @@ class DeviceGuard {
 inline void check_aligned(uintptr_t p, int itemsize, const char* name) {
   const uintptr_t need = itemsize == 1 ? 4 : uintptr_t(itemsize);
   if (p % need)
-    throw py::value_error(std::string(name) + ": the data pointer is not " + std::to_string(need) +
-                          "-byte aligned (copy the array, e.g. cupy.ascontiguousarray of a fresh array)");
+    throw py::value_error(
+        std::string(name) + ": the data pointer is not " + std::to_string(need) +
+        "-byte aligned (copy the array, e.g. cupy.ascontiguousarray of a fresh array)");
 }
 inline void check_u8_width(int itemsize, int64_t width) {
   if (itemsize == 1 && width % 4)
@@ -65,15 +64,13 @@ inline void check_u8_width(int itemsize, int64_t width) {
 }
 
 // f(T{}) for the element type of an itemsize: 4 float, 8 double (TypeError otherwise)
-template <class F>
-auto visit_float(int itemsize, const char* name, F f) {
+template <class F> auto visit_float(int itemsize, const char* name, F f) {
   if (itemsize == 4) return f(float{});
   if (itemsize == 8) return f(double{});
   throw py::type_error(std::string(name) + " must be float32 or float64");
 }
 
-template <class T, class F32, class F64>
-auto pick(F32 f32, F64 f64) {
+template <class T, class F32, class F64> auto pick(F32 f32, F64 f64) {
   if constexpr (sizeof(T) == 4) return f32;
   else return f64;
 }

@@ -6,8 +6,8 @@ namespace imgclf {
 namespace bindings {
 namespace {
 
-void bias_act(uintptr_t h, uintptr_t b, int64_t n, int64_t H, Activation act, double slope, int itemsize,
-              uintptr_t stream, int device) {
+void bias_act(uintptr_t h, uintptr_t b, int64_t n, int64_t H, Activation act, double slope,
+              int itemsize, uintptr_t stream, int device) {
   if (n < 0 || H < 0) throw py::value_error("n and H must be >= 0");
   DeviceGuard guard(device);
   auto st = stream_of(stream);
@@ -19,8 +19,8 @@ void bias_act(uintptr_t h, uintptr_t b, int64_t n, int64_t H, Activation act, do
   });
 }
 
-void act_backward(uintptr_t dh, uintptr_t h, int64_t n, int64_t H, Activation act, double slope, uintptr_t db,
-                  int itemsize, uintptr_t stream, int device) {
+void act_backward(uintptr_t dh, uintptr_t h, int64_t n, int64_t H, Activation act, double slope,
+                  uintptr_t db, int itemsize, uintptr_t stream, int device) {
   if (n < 0 || H < 0) throw py::value_error("n and H must be >= 0");
   DeviceGuard guard(device);
   auto st = stream_of(stream);
@@ -35,10 +35,12 @@ void act_backward(uintptr_t dh, uintptr_t h, int64_t n, int64_t H, Activation ac
 }  // namespace
 
 void bind_dense(py::module_& m) {
-  m.def("bias_act", &bias_act, py::arg("h"), py::arg("b"), py::arg("n"), py::arg("H"), py::arg("activation"),
-        py::arg("slope"), py::arg("itemsize"), py::arg("stream"), py::arg("device"), "h = act(h + b) in place (launches only)");
+  m.def("bias_act", &bias_act, py::arg("h"), py::arg("b"), py::arg("n"), py::arg("H"),
+        py::arg("activation"), py::arg("slope"), py::arg("itemsize"), py::arg("stream"),
+        py::arg("device"), "h = act(h + b) in place (launches only)");
   m.def("act_backward", &act_backward, py::arg("dh"), py::arg("h"), py::arg("n"), py::arg("H"),
-        py::arg("activation"), py::arg("slope"), py::arg("db"), py::arg("itemsize"), py::arg("stream"), py::arg("device"),
+        py::arg("activation"), py::arg("slope"), py::arg("db"), py::arg("itemsize"),
+        py::arg("stream"), py::arg("device"),
         "dh *= act'(h) in place; db = column sums of dh (launches only)");
 }
 

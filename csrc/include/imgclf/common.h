@@ -35,8 +35,7 @@ class Cancel {
 };
 
 // 64-byte aligned, uninitialized scratch of T.
-template <class T>
-class Buffer {
+template <class T> class Buffer {
  public:
   Buffer() = default;
   explicit Buffer(std::size_t n) { reset(n); }

@@ -21,9 +21,7 @@ IMGCLF_HD inline uint64_t dropout_hash(uint64_t seed, uint64_t i) {
 }
 
 // Elements whose 24-bit draw is below this are dropped.
-IMGCLF_HD inline uint32_t dropout_threshold(double p) {
-  return uint32_t(p * 16777216.0 + 0.5);
-}
+IMGCLF_HD inline uint32_t dropout_threshold(double p) { return uint32_t(p * 16777216.0 + 0.5); }
 
 IMGCLF_HD inline bool dropout_keep(uint64_t seed, uint64_t i, uint32_t threshold) {
   return uint32_t(dropout_hash(seed, i) >> 40) >= threshold;

@@ -29,7 +29,14 @@ enum class Activation : int { Identity = 0, ReLU = 1, LeakyReLU = 2, Tanh = 3, S
 //   sgd       lr                      momentum/nesterov  lr, momentum
 //   adagrad   lr, eps                 rmsprop            lr, decay, eps
 //   adam      lr, beta1, beta2, eps, weight_decay, bias_correction1/2 (1 - beta^step)
-enum class OptimKind : int { SGD = 0, Momentum = 1, Nesterov = 2, AdaGrad = 3, RMSProp = 4, Adam = 5 };
+enum class OptimKind : int {
+  SGD = 0,
+  Momentum = 1,
+  Nesterov = 2,
+  AdaGrad = 3,
+  RMSProp = 4,
+  Adam = 5
+};
 struct OptimHyper {
   OptimKind kind = OptimKind::SGD;
   double lr = 0, momentum = 0, decay = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
