@@ -213,13 +213,21 @@ def test_require_gpu_makes_the_gpu_tests_fail_where_no_gpu_is_usable():
     if ok:
         pytest.skip("a GPU is usable here: tests/test_gpu.py runs for real")
     tests = Path(__file__).parent
-    env = dict(os.environ, IMGCLF_REQUIRE_GPU="1")
+    # (a wide terminal: the summary lines keep their reasons)
+    env = dict(os.environ, IMGCLF_REQUIRE_GPU="1", COLUMNS="1000")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf",
                           str(tests / "test_gpu.py")], env=env, cwd=tests.parent,
                          capture_output=True, text=True, timeout=600)
     out = run.stdout + run.stderr
     assert run.returncode == 1, out
-    assert "no usable GPU" in out and "skipped" not in out, out
+    summary = [line for line in out.splitlines() if " failed" in line and " in " in line][-1]
+    assert "skipped" not in summary, out  # (pytest's closing line: "21 failed, 9 warnings in 1.8s")
+    # every failure is for want of a GPU (or of CuPy / torch, which a GPU run needs), none
+    # for another reason (the torch CPU-tensor tests need no GPU and pass where torch is)
+    failed = [line for line in out.splitlines() if line.startswith("FAILED ")]
+    assert failed, out
+    for line in failed:
+        assert "no usable GPU" in line or "IMGCLF_REQUIRE_GPU=1 but" in line, line
     env.pop("IMGCLF_REQUIRE_GPU")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           str(tests / "test_gpu.py")], env=env, cwd=tests.parent,
