@@ -101,8 +101,9 @@ def test_cuda_stub_matches_the_bindings():
         pytest.skip("the imgclf source tree is not reachable (set IMGCLF_SOURCE_DIR)")
     defs = {}
     for f in sorted((src / "csrc" / "bindings" / "cuda").glob("*.cpp")):
-        # each m.def's arguments lie between it and the next m.def (lambda bodies hold none)
-        for chunk in re.split(r'\bm\.def\("', f.read_text())[1:]:
+        # each m.def's arguments lie between it and the next m.def (lambda bodies hold none);
+        # the name may start on the next line (clang-format breaks before a lambda)
+        for chunk in re.split(r'\bm\.def\(\s*"', f.read_text())[1:]:
             name = chunk[: chunk.index('"')]
             defs[name] = [m.group(1) or "*" for m in re.finditer(r'py::arg\("(\w+)"\)|py::kw_only\(\)', chunk)]
     params, _ = _stub_functions(PKG / "_cuda.pyi")
