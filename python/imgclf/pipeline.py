@@ -508,33 +508,16 @@ def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None
 
     if softmax is not None and shape is not None:
         T = softmax.templates(shape)
-        n = len(T)
-        cols = min(n, 10)
-        rows_ = (n + cols - 1) // cols
-        fig, axes = plt.subplots(rows_, cols, figsize=(1.3 * cols, 1.5 * rows_ + 0.5), squeeze=False)
-        for i, ax in enumerate(axes.ravel()):
-            ax.axis("off")
-            if i < n:
-                img = T[i]
-                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
-                ax.set_title(str(classes[i])[:12], fontsize=7)
+        fig = _image_grid(plt, T, (1.3, 1.5), [str(c)[:12] for c in classes])
         fig.suptitle("Softmax weights as one template image per class")
         fig.tight_layout()
         figs["templates.png"] = fig
 
     if net is not None and shape is not None:
         T = net.first_layer_weights(shape)[:40]
-        n = len(T)
-        cols = min(n, 10)
-        rows_ = (n + cols - 1) // cols
-        fig, axes = plt.subplots(rows_, cols, figsize=(1.1 * cols, 1.15 * rows_ + 0.5), squeeze=False)
-        for i, ax in enumerate(axes.ravel()):
-            ax.axis("off")
-            if i < n:
-                img = T[i]
-                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+        fig = _image_grid(plt, T, (1.1, 1.15))
         hidden = net.hidden if isinstance(net.hidden, (int, np.integer)) else tuple(net.hidden)
-        fig.suptitle(f"First-layer weights of the network (hidden={hidden}): {n} of "
+        fig.suptitle(f"First-layer weights of the network (hidden={hidden}): {len(T)} of "
                      f"{net.model_.params['W1'].shape[1]} units")
         fig.tight_layout()
         figs["weights.png"] = fig
@@ -579,4 +562,21 @@ def _confusion_figure(cm, classes, title):
     ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000) if t <= top]
     fig.colorbar(im, ax=ax, ticks=ticks, format="%d", label="images (log scale)")
     fig.tight_layout()
+    return fig
+
+
+def _image_grid(plt, images, cell, titles=None):
+    """A figure with the images (n, h, w, channels) in rows of at most 10, grey for one
+    channel; ``cell``: (width, height) inches per image; optional titles."""
+    n = len(images)
+    cols = min(n, 10)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(cell[0] * cols, cell[1] * rows + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < n:
+            img = images[i]
+            ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=7)
     return fig
