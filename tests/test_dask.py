@@ -77,6 +77,28 @@ def test_knn_equals_single_machine(client, layout, dtype, metric):
     assert (i0[::7, 0] == 1).all()
 
 
+def test_numpy_queries_are_sent_to_the_shard_holders_not_put_in_the_graph(client, monkeypatch):
+    """NumPy queries against a persisted training set: scattered once to each worker that
+    holds a shard (the graph carries futures, not the queries), cut into blocks of
+    QUERY_BLOCK_BYTES, and the answer is still the single-machine one."""
+    import pickle
+
+    import imgclf.dask as idask
+
+    rng = np.random.default_rng(11)
+    Y, X = _with_duplicates(rng, _data(rng, 300, 40, np.float64), _data(rng, 2000, 40, np.float64), (100, 100, 100))
+    Yd = da.from_array(Y, chunks=(100, -1)).persist()
+    monkeypatch.setattr(idask, "QUERY_BLOCK_BYTES", 300 * 40 * 8)  # 300-row query blocks
+    d1, i1 = ops.knn(X, Yd, 4, "l2")
+    assert d1.chunks[0] == (300,) * 6 + (200,)
+    graph = pickle.dumps(dict(d1.__dask_graph__()))
+    assert len(graph) < X.nbytes / 4, len(graph)
+    d0, i0 = ops.knn(X, Y, 4, "l2")
+    d1, i1 = dask.compute(d1, i1)
+    np.testing.assert_array_equal(i1, i0)
+    np.testing.assert_array_equal(d1, d0)
+
+
 def test_knn_k_equals_n_train_and_tiny_chunks(client):
     rng = np.random.default_rng(5)
     Y = _data(rng, 12, 5, np.float32)

@@ -77,15 +77,20 @@ def as_dask(a: Any, name: str, rows_per_chunk: int | None = None) -> Any:
     return a
 
 
-def prepare_pair(X: Any, Y: Any, xname: str, yname: str) -> tuple[Any, Any]:
+def prepare_pair(X: Any, Y: Any, xname: str, yname: str, keep_numpy: bool = False) -> tuple[Any, Any]:
     """Two dask sample matrices with the same number of features, in their common dtype
     (imgclf.ops' dtype rules).  Nothing is computed: NaN and infinity are reported by the
-    task that meets them (the kernel's own check on its block)."""
-    X, Y = as_dask(X, xname), as_dask(Y, yname)
+    task that meets them (the kernel's own check on its block).  ``keep_numpy``: a NumPy X
+    stays a NumPy matrix (the kNN sends it to the workers itself, see :func:`knn`)."""
+    if keep_numpy and not is_dask(X):
+        X = as_matrix(X, xname)
+    else:
+        X = as_dask(X, xname)
+    Y = as_dask(Y, yname)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"{xname} has {X.shape[1]} features but {yname} has {Y.shape[1]}")
     dtype = common_dtype(X, Y)
-    return X.astype(dtype), Y.astype(dtype)
+    return X.astype(dtype, copy=False) if not is_dask(X) else X.astype(dtype), Y.astype(dtype)
 
 
 def _offsets(chunks):
@@ -155,12 +160,43 @@ def _finish(part, metric, dtype):
     return dist, idx, lab
 
 
-def _tree(items, combine, split_every):
-    """Reduce a list in a tree of fan-in split_every, keeping the order of the items."""
-    while len(items) > 1:
+def _merge_finish(k, metric, dtype, *parts):
+    """The last merge and :func:`_finish` in one task (one scheduler round trip less)."""
+    return _finish(_merge(k, *parts) if len(parts) > 1 else parts[0], metric, dtype)
+
+
+def _tree(items, combine, split_every, last=None):
+    """Reduce a list in a tree of fan-in split_every, keeping the order of the items;
+    ``last`` (if given) combines the final group (of one item or up to split_every) instead."""
+    while len(items) > split_every or (last is None and len(items) > 1):
         items = [combine(*items[i : i + split_every]) if len(items[i : i + split_every]) > 1 else items[i]
                  for i in range(0, len(items), split_every)]
-    return items[0]
+    return last(*items) if last is not None else items[0]
+
+
+QUERY_BLOCK_BYTES = 64 << 20  # NumPy queries are sent in blocks of about this size
+
+
+def _query_blocks(X, Y, client):
+    """The query blocks of :func:`knn_with_labels` and their row counts.  A dask X: its
+    blocks.  A NumPy X: cut into blocks of about 64 MiB; with a distributed client, each
+    block is sent once, straight from this process, to every worker that holds a block of
+    Y (a scatter with broadcast: no hop through the scheduler, no worker-to-worker copy
+    before the searches can start)."""
+    if is_dask(X):
+        return X.to_delayed().ravel(), list(X.chunks[0])
+    rows = max(1, QUERY_BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
+    blocks = [X[s : s + rows] for s in range(0, max(1, X.shape[0]), rows)]
+    sizes = [b.shape[0] for b in blocks]
+    if client is None:
+        return blocks, sizes
+    keys = [k for blk in Y.__dask_keys__() for k in (blk if isinstance(blk, list) else [blk])]
+    try:
+        workers = sorted({w for ws in client.who_has(keys).values() for w in ws})
+    except Exception:  # noqa: BLE001 - not persisted on this client: let the scheduler place the blocks
+        workers = []
+    futures = client.scatter(blocks, workers=workers or None, broadcast=True, hash=False)
+    return futures, sizes
 
 
 def _out_dtype(op, dtype, d, metric):
@@ -184,25 +220,25 @@ def knn_with_labels(queries: Any, train: Any, k: int, metric: str = "l2", labels
     1-D dask array chunked like ``train``'s rows), so that a vote needs no gathered labels.
     Returns dask arrays (dist, idx, neighbour labels or None)."""
     check_choice(metric, "metric", ops.METRICS)
-    X, Y = prepare_pair(queries, train, "queries", "train")
+    X, Y = prepare_pair(queries, train, "queries", "train", keep_numpy=True)
     k = _check_k(k, Y.shape[0])
     split_every = check_int(split_every, "split_every", low=2)
     if labels is not None:
         labels = labels.rechunk((Y.chunks[0],))
     dd = _out_dtype("knn", Y.dtype, Y.shape[1], metric)
-    Qd = X.to_delayed().ravel()
+    Qd, qrows = _query_blocks(X, Y, active_client())
     Td = Y.to_delayed().ravel()
     Ld = labels.to_delayed().ravel() if labels is not None else [None] * len(Td)
     offs = _offsets(Y.chunks[0])
     local = dask.delayed(_local_topk, pure=True)
     merge = dask.delayed(_merge, pure=True)
-    finish = dask.delayed(_finish, pure=True, nout=3)
+    last = dask.delayed(_merge_finish, pure=True, nout=3)
     dists, idxs, labs = [], [], []
     for i, q in enumerate(Qd):
         parts = [local(q, t, lab, int(offs[j]), k, metric, backend) for j, (t, lab) in enumerate(zip(Td, Ld))]
-        merged = _tree(parts, lambda *p: merge(k, *p), split_every)
-        dist, idx, lab = finish(merged, metric, Y.dtype)
-        n = X.chunks[0][i]
+        dist, idx, lab = _tree(parts, lambda *p: merge(k, *p), split_every,
+                               last=lambda *p: last(k, metric, Y.dtype, *p))
+        n = qrows[i]
         dists.append(da.from_delayed(dist, shape=(n, k), dtype=dd))
         idxs.append(da.from_delayed(idx, shape=(n, k), dtype=np.int64))
         if labels is not None:

@@ -232,7 +232,7 @@ def knn(queries: Array, train: Array, k: int, metric: str = "l2", *, backend: st
     if _any_dask(queries, train):
         from .. import dask as _dask  # registers the "dask" backend (ImportError names the extra)
 
-        X, Y = _dask.prepare_pair(queries, train, "queries", "train")
+        X, Y = _dask.prepare_pair(queries, train, "queries", "train", keep_numpy=True)
         return KNN.run(backend, Y, X, Y, k, metric, block_backend=backend)
     X, Y = prepare_pair(queries, train, "queries", "train")
     k = check_int(k, "k")
