@@ -235,3 +235,34 @@ def test_require_gpu_makes_the_gpu_tests_fail_where_no_gpu_is_usable():
     assert run.returncode == 0 and "skipped" in run.stdout, run.stdout + run.stderr
 
 
+
+
+# ---- the estimators' checks of samples on a GPU (run here on NumPy: the helper is xp-generic) ----
+
+def test_device_sample_checks_name_the_problem_and_keep_what_is_valid(rng):
+    from imgclf._validation import check_device_samples
+
+    class Est:
+        pass
+
+    est = Est()
+    imgs = rng.integers(0, 256, (6, 4, 3), dtype=np.uint8)
+    X = check_device_samples(est, imgs, reset=True)
+    assert X.shape == (6, 12) and X.dtype == np.uint8 and X.flags.c_contiguous and est.n_features_in_ == 12
+    np.testing.assert_array_equal(X, imgs.reshape(6, 12))
+    X = check_device_samples(est, np.arange(24, dtype=np.int16).reshape(2, 12)[:, ::-1], reset=False)
+    assert X.dtype == np.float64 and X.flags.c_contiguous and X[0, 0] == 11
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        check_device_samples(est, np.zeros(5), reset=False)
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        check_device_samples(est, np.zeros((0, 12)), reset=False)
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        check_device_samples(est, np.zeros((3, 0)), reset=True)
+    with pytest.raises(TypeError, match="real numbers"):
+        check_device_samples(est, np.zeros((2, 12), complex), reset=False)
+    bad = np.ones((2, 12), np.float32)
+    bad[1, 3] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        check_device_samples(est, bad, reset=False)
+    with pytest.raises(ValueError, match="X has 5 features, but Est is expecting 12"):
+        check_device_samples(est, np.ones((2, 5)), reset=False)

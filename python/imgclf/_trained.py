@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from . import _gpu, ops
-from ._validation import ESTIMATOR_DTYPES, array_module, flatten_images, validate_data
+from ._validation import ESTIMATOR_DTYPES, array_module, check_device_samples, flatten_images, validate_data
 from .optim import OPTIMIZERS, lbfgs
 from .train import Trainer
 
@@ -122,22 +122,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         """The checks of _validate for data on a GPU (kept there): 2-D or images, a kernel
         dtype (others become float64), finite, the feature count; y comes to the host
         (labels are small) for the encoding."""
-        xp = array_module(X)
-        if X.ndim < 2 or X.shape[0] == 0:
-            raise ValueError(f"X must be a non-empty 2-D array or a stack of images, got shape {X.shape}")
-        X = X.reshape(X.shape[0], -1)
-        if X.dtype not in [np.dtype(t) for t in ESTIMATOR_DTYPES]:
-            if X.dtype.kind not in "biuf":
-                raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
-            X = X.astype(np.float64)
-        X = xp.ascontiguousarray(X)
-        if X.dtype.kind == "f" and not bool(xp.isfinite(X).all()):
-            raise ValueError("Input X contains NaN or infinity.")
-        if reset:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input")
+        X = check_device_samples(self, X, reset)
         if need_y and y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if y is None:

@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["check_int", "check_real", "check_labels", "check_int_array", "check_choice", "array_module",
            "as_matrix", "common_dtype", "prepare", "prepare_pair", "int_rows", "class_labels", "apart",
            "kernel_form", "KERNEL_DTYPES", "FLOATS", "ESTIMATOR_DTYPES", "validate_data",
-           "flatten_images"]
+           "flatten_images", "check_device_samples"]
 
 
 def check_int(value, name, low=None, high=None):
@@ -211,3 +211,28 @@ def flatten_images(X):
     if hasattr(X, "ndim") and X.ndim > 2:
         return X.reshape(X.shape[0], -1)
     return X
+
+
+def check_device_samples(est, X, reset):
+    """The checks validate_data makes, for samples on a GPU (CuPy), which it would copy to
+    the host; xp-generic (NumPy arrays pass the same checks).  2-D or a stack of images
+    (flattened), non-empty, real numbers (an estimator dtype kept, others become float64),
+    finite, and the feature count: set on ``est`` when ``reset``, else compared with it.
+    Returns X, C-contiguous, where it was."""
+    xp = array_module(X)
+    if X.ndim < 2 or X.shape[0] == 0 or int(np.prod(X.shape[1:])) == 0:
+        raise ValueError(f"X must be a non-empty 2-D array (n_samples, n_features) or a stack of images, "
+                         f"got shape {X.shape}")
+    X = X.reshape(X.shape[0], -1)
+    if X.dtype not in [np.dtype(t) for t in ESTIMATOR_DTYPES]:
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+        X = X.astype(np.float64)
+    if X.dtype.kind == "f" and not bool(xp.isfinite(X).all()):
+        raise ValueError("X contains NaN or infinity")
+    if reset:
+        est.n_features_in_ = X.shape[1]
+    elif X.shape[1] != est.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
+                         f"{est.n_features_in_} features as input")
+    return xp.ascontiguousarray(X)

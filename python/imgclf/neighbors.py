@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import backend as _backend
 from . import ops
-from ._validation import ESTIMATOR_DTYPES, flatten_images, validate_data
+from ._validation import ESTIMATOR_DTYPES, check_device_samples, flatten_images, validate_data
 
 __all__ = ["KNearestNeighbor"]
 
@@ -86,7 +86,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         if _is_dask(X) or _is_dask(y):
             return self._fit_dask(X, y)
         if _is_cupy(X):
-            X = self._check_gpu(X, reset=True)
+            X = check_device_samples(self, X, reset=True)
             y = y.get() if _is_cupy(y) else np.asarray(y)
             if y.ndim != 1 or y.shape[0] != X.shape[0]:
                 raise ValueError(f"y must be 1-D with one label per sample ({X.shape[0]}), got shape {y.shape}")
@@ -119,27 +119,6 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         self._X, self._y = _dk.persist(X, yi)  # the shards stay where they are computed
         return self
 
-    def _check_gpu(self, X, reset):
-        """The checks validate_data makes, for CuPy arrays (which it would copy to the host)."""
-        import cupy
-
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features) or images, got shape {X.shape}")
-        if X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"X is empty (shape {X.shape})")
-        if X.dtype not in (np.float64, np.float32, np.uint8):
-            if X.dtype.kind not in "biuf":
-                raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
-            X = X.astype(np.float64)
-        if X.dtype.kind == "f" and not bool(cupy.isfinite(X).all()):
-            raise ValueError("X contains NaN or infinity")
-        if reset:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input")
-        return cupy.ascontiguousarray(X)
-
     def _query(self, X):
         check_is_fitted(self, "_X")
         self._check_params()
@@ -157,7 +136,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
             where = "CuPy (GPU)" if _is_cupy(self._X) else "NumPy (host)"
             raise TypeError(f"this model was fitted on {where} arrays; pass the queries the same way")
         if _is_cupy(X):
-            X = self._check_gpu(X, reset=False)
+            X = check_device_samples(self, X, reset=False)
         else:
             X = validate_data(self, X, reset=False, dtype=ESTIMATOR_DTYPES, order="C")
         if self.k > self._X.shape[0]:
