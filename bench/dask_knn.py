@@ -8,6 +8,7 @@ Configurations (all on the same 2 cores):
   single   one process, ops.knn with 2 OpenMP threads (imgclf.set_num_threads(2))
   dask-1   LocalCluster, 1 worker process x 1 task thread, the kernel on 2 OpenMP threads
   dask-2   LocalCluster, 2 worker processes x 1 task thread, the kernel on 1 OpenMP thread each
+  dask-NxT (with --configs) N worker processes x 1 task thread, the kernel on T OpenMP threads
 
 The training set is cut into one shard per worker and persisted on the workers before the
 clock starts (a model fitted once and queried many times); the one-off cost of sending it
@@ -65,8 +66,8 @@ def run_one(config, n_train, n_queries, k, metric):
     import dask.array as da
     import distributed
 
-    n = int(config.split("-")[1])
-    threads = 2 // n
+    spec = config.split("-")[1]  # "N" (2 // N OpenMP threads per worker) or "NxT"
+    n, threads = (int(v) for v in spec.split("x")) if "x" in spec else (int(spec), max(1, 2 // int(spec)))
     with dask.config.set({"distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": threads}):
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            dashboard_address=None, silence_logs=40)
