@@ -370,3 +370,38 @@ def test_pipeline_knn_on_a_scheduler(client, capsys):
         assert (r1["test_acc"], r1["top5"]) == (r0["test_acc"], r0["top5"])
     finally:
         c2.close()
+
+
+def test_quiet_settings_exist_in_dask_and_reach_the_workers():
+    """imgclf.dask.QUIET names settings Dask has (a rename in a Dask release fails here), and
+    a LocalCluster started under them has them on its workers; the kNN still answers."""
+    from imgclf.dask import QUIET
+
+    for key in QUIET:
+        dask.config.get(key)  # KeyError if Dask has no such setting
+    with dask.config.set(QUIET):
+        cluster = distributed.LocalCluster(processes=True, n_workers=1, threads_per_worker=1,
+                                           dashboard_address=None, silence_logs=40)
+    try:
+        with distributed.Client(cluster, set_as_default=False) as c:
+            seen = c.run(lambda: {k: dask.config.get(k) for k in QUIET})
+            assert list(seen.values()) == [QUIET]
+            rng = np.random.default_rng(2)
+            Y, X = _data(rng, 50, 6, np.uint8), _data(rng, 9, 6, np.uint8)
+            d1, i1 = c.compute(list(ops.knn(da.from_array(X, chunks=(4, -1)), da.from_array(Y, chunks=(20, -1)), 3, "l1")),
+                               sync=True)
+            d0, i0 = ops.knn(X, Y, 3, "l1")
+            np.testing.assert_array_equal(i1, i0)
+            np.testing.assert_array_equal(d1, d0)
+    finally:
+        cluster.close()
+    # `imgclf run --scheduler local` starts its LocalCluster under them
+    from imgclf import pipeline
+
+    c3, cluster3 = pipeline.connect("local")
+    try:
+        seen = c3.run(lambda: {k: dask.config.get(k) for k in QUIET})
+        assert seen and all(v == QUIET for v in seen.values())
+    finally:
+        c3.close()
+        cluster3.close()

@@ -71,7 +71,14 @@ def connect(scheduler: str | None) -> tuple[Any, Any]:
         from distributed import Client, LocalCluster
     except ImportError as exc:
         raise ImportError("--scheduler needs Dask: pip install 'imgclf[dask]'") from exc
-    cluster = LocalCluster() if scheduler == "local" else None
+    cluster = None
+    if scheduler == "local":
+        import dask
+
+        from .dask import QUIET  # Dask's monitoring made quieter: the workers run compute-bound kernels
+
+        with dask.config.set(QUIET):
+            cluster = LocalCluster()
     client = Client(cluster if cluster is not None else scheduler)
     _log(f"imgclf run: Dask scheduler {client.scheduler.address}, {_n_workers(client)} workers; "
          f"dashboard: {client.dashboard_link}")
