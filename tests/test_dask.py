@@ -80,7 +80,7 @@ def test_knn_equals_single_machine(client, layout, dtype, metric):
 def test_numpy_queries_are_sent_to_the_shard_holders_not_put_in_the_graph(client, monkeypatch):
     """NumPy queries against a persisted training set: scattered once to each worker that
     holds a shard (the graph carries futures, not the queries), cut into blocks of
-    QUERY_BLOCK_BYTES, and the answer is still the single-machine one."""
+    BLOCK_BYTES, and the answer is still the single-machine one."""
     import pickle
 
     import imgclf.dask as idask
@@ -88,7 +88,7 @@ def test_numpy_queries_are_sent_to_the_shard_holders_not_put_in_the_graph(client
     rng = np.random.default_rng(11)
     Y, X = _with_duplicates(rng, _data(rng, 300, 40, np.float64), _data(rng, 2000, 40, np.float64), (100, 100, 100))
     Yd = da.from_array(Y, chunks=(100, -1)).persist()
-    monkeypatch.setattr(idask, "QUERY_BLOCK_BYTES", 300 * 40 * 8)  # 300-row query blocks
+    monkeypatch.setattr(idask, "BLOCK_BYTES", 300 * 40 * 8)  # 300-row query blocks
     d1, i1 = ops.knn(X, Yd, 4, "l2")
     assert d1.chunks[0] == (300,) * 6 + (200,)
     graph = pickle.dumps(dict(d1.__dask_graph__()))

@@ -235,8 +235,6 @@ def test_require_gpu_makes_the_gpu_tests_fail_where_no_gpu_is_usable():
     assert run.returncode == 0 and "skipped" in run.stdout, run.stdout + run.stderr
 
 
-
-
 # ---- the estimators' checks of samples on a GPU (run here on NumPy: the helper is xp-generic) ----
 
 def test_device_sample_checks_name_the_problem_and_keep_what_is_valid(rng):

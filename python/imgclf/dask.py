@@ -72,13 +72,21 @@ def active_client(client: Any = None) -> Any:
 
 # ---- inputs ----------------------------------------------------------------------------------
 
+BLOCK_BYTES = 64 << 20  # NumPy input is cut into blocks of whole rows of about this size
+
+
+def _block_rows(a: np.ndarray) -> int:
+    """Rows of the NumPy matrix ``a`` in a block of about BLOCK_BYTES (at least one)."""
+    return max(1, BLOCK_BYTES // max(1, a.shape[1] * a.itemsize))
+
+
 def as_dask(a: Any, name: str, rows_per_chunk: int | None = None) -> Any:
     """``a`` as a 2-D dask array whose blocks hold whole rows (the features of a sample are
     never split across blocks); NumPy input is cut into blocks of about 64 MiB (or
     ``rows_per_chunk`` rows)."""
     if not is_dask(a):
         a = as_matrix(a, name)
-        rows = rows_per_chunk or max(1, (64 << 20) // max(1, a.shape[1] * a.dtype.itemsize))
+        rows = rows_per_chunk or _block_rows(a)
         return da.from_array(a, chunks=(min(rows, a.shape[0]), a.shape[1]))
     if any(math.isnan(c) for c in a.shape):
         raise ValueError(f"{name} has unknown chunk sizes (shape {a.shape}); call {name}.compute_chunk_sizes() "
@@ -102,7 +110,7 @@ def prepare_pair(X: Any, Y: Any, xname: str, yname: str, keep_numpy: bool = Fals
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"{xname} has {X.shape[1]} features but {yname} has {Y.shape[1]}")
     dtype = common_dtype(X, Y)
-    return X.astype(dtype, copy=False) if not is_dask(X) else X.astype(dtype), Y.astype(dtype)
+    return X.astype(dtype, copy=False), Y.astype(dtype)
 
 
 def _offsets(chunks):
@@ -186,18 +194,15 @@ def _tree(items, combine, split_every, last=None):
     return last(*items) if last is not None else items[0]
 
 
-QUERY_BLOCK_BYTES = 64 << 20  # NumPy queries are sent in blocks of about this size
-
-
 def _query_blocks(X, Y, client):
     """The query blocks of :func:`knn_with_labels` and their row counts.  A dask X: its
-    blocks.  A NumPy X: cut into blocks of about 64 MiB; with a distributed client, each
+    blocks.  A NumPy X: cut into blocks of about BLOCK_BYTES; with a distributed client, each
     block is sent once, straight from this process, to every worker that holds a block of
     Y (a scatter with broadcast: no hop through the scheduler, no worker-to-worker copy
     before the searches can start)."""
     if is_dask(X):
         return X.to_delayed().ravel(), list(X.chunks[0])
-    rows = max(1, QUERY_BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
+    rows = _block_rows(X)
     blocks = [X[s : s + rows] for s in range(0, max(1, X.shape[0]), rows)]
     sizes = [b.shape[0] for b in blocks]
     if client is None:
