@@ -118,32 +118,59 @@ template <class T> static double class_loss(const T* S, int64_t n, int64_t C, co
   return total / double(n);
 }
 
-// eight partial sums per thread and the penalty kind a template argument: one running sum
-// (a chain of dependent float64 adds) with the kind switched per weight took ~4 cycles per
-// weight: 0.24 ms for a 784-256-10 network's weights, every step
+// The penalty of one SIMD line: values v and derivatives g of R at every lane of w.
+template <PenaltyKind K, class T> inline void penalty_line(Line<T> w, T beta, Line<T>& v, Line<T>& g) {
+  const Line<T> zero{};
+  if (K == PenaltyKind::L2) {
+    v = w * w;
+    g = w + w;
+    return;
+  }
+  const Line<T> one = zero + T(1);
+  const Line<T> sg = (w > zero ? one : zero) - (w < zero ? one : zero);
+  const Line<T> aw = w < zero ? -w : w;
+  if (K == PenaltyKind::L1) {
+    v = aw;
+    g = sg;
+  } else {
+    v = beta * w * w + aw;
+    g = (beta + beta) * w + sg;
+  }
+}
+
+// The penalty kind a template argument and one SIMD line at a time: the values are summed
+// in four vector accumulators of T over blocks of at most 4096 weights, each block's sum
+// added to a double (a T partial over 4096 / lanes terms per lane keeps float32 within
+// ~1e-6 of the double sum).  The scalar form (one float64 sum, kind switched per weight)
+// took ~5 cycles per weight: 0.09 s per epoch of the 784-256-128-10 network.
 template <PenaltyKind K, class T>
 static double penalty_t(const T* W, int64_t n, T b, T r, T* grad, int threads) {
-  constexpr int64_t P = 8;
-  const int64_t nb = n / P;
+  constexpr int64_t v = kLineBytes / sizeof(T), B = 4096;
+  const int64_t nb = (n + B - 1) / B;
   double total = 0;
 #pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static) if (n > 65536)
   for (int64_t blk = 0; blk < nb; ++blk) {
-    double part[P];
-    for (int64_t k = 0; k < P; ++k) {
-      const int64_t i = blk * P + k;
-      T v, g;
-      loss_detail::penalty_term(W[i], K, b, v, g);
-      part[k] = double(v);
-      if (grad) grad[i] += r * g;
+    const int64_t lo = blk * B, hi = std::min(n, lo + B);
+    Line<T> acc[4] = {};
+    int64_t i = lo;
+    for (; i + 4 * v <= hi; i += 4 * v) {
+      for (int u = 0; u < 4; ++u) {
+        Line<T> pv, pg;
+        penalty_line<K, T>(load(W + i + u * v), b, pv, pg);
+        acc[u] += pv;
+        if (grad) store(grad + i + u * v, load(grad + i + u * v) + r * pg);
+      }
     }
-    total +=
-        ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-  }
-  for (int64_t i = nb * P; i < n; ++i) {
-    T v, g;
-    loss_detail::penalty_term(W[i], K, b, v, g);
-    total += double(v);
-    if (grad) grad[i] += r * g;
+    const Line<T> a = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    double part = 0;
+    for (int64_t l = 0; l < v; ++l) part += double(a[l]);
+    for (; i < hi; ++i) {
+      T pv, pg;
+      loss_detail::penalty_term(W[i], K, b, pv, pg);
+      part += double(pv);
+      if (grad) grad[i] += r * pg;
+    }
+    total += part;
   }
   return total;
 }

@@ -55,8 +55,11 @@ def test_loss_sanity_facts(config):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("penalty", ops.PENALTIES)
-def test_penalty_matches_reference(config, rng, dtype, penalty):
-    W = rng.standard_normal((70, 13)).astype(dtype)
+# a tail shorter than one SIMD line; several lines; blocks of 4096 with a ragged end, split
+# among threads (> 65536 weights)
+@pytest.mark.parametrize("shape", [(1, 3), (70, 13), (97, 131), (300, 301)])
+def test_penalty_matches_reference(config, rng, dtype, penalty, shape):
+    W = rng.standard_normal(shape).astype(dtype)
     W[0, :3] = 0  # sign(0) = 0
     ref_v, ref_g = R.penalty(W, 0.3, penalty, 0.7)
     v, g = config.ops.penalty(W, 0.3, penalty, beta=0.7)
