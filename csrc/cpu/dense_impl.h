@@ -346,11 +346,22 @@ template <class T> static void act_backward(T* dh, const T* h, int64_t n, int64_
 
 // out_i = scale * X[rows[i]] - shift (shift may be null): the input of a dense layer,
 // converted from uint8 / float32 / float64 rows as the minibatch is drawn
+// The rows are drawn at random from a training set larger than the caches: each row's
+// cache lines are prefetched a few rows ahead, so the misses overlap the conversion of the
+// rows before: 4 rows ahead took a Fashion-MNIST epoch of 256-row uint8 batches from 0.022 s
+// to 0.010 s on one Zen 4 thread (2 ahead: 0.011, 8: 0.012).  The conversion loops are left to the compiler's vectorizer (an explicit
+// uint8 -> float __builtin_convertvector line ran 2x slower under AVX-512).
 template <class T, class Src> static void affine_rows_t(const Src* X, int64_t d,
                                                         const int64_t* rows, int64_t n, T scale,
                                                         const T* shift, T* out, int threads) {
+  constexpr int64_t ahead = 4;
+  const int64_t row_bytes = d * int64_t(sizeof(Src));
 #pragma omp parallel for num_threads(threads) schedule(static) if (n * d > 32768)
   for (int64_t i = 0; i < n; ++i) {
+    if (rows && i + ahead < n) {
+      const char* next = reinterpret_cast<const char*>(X + rows[i + ahead] * d);
+      for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(next + b);
+    }
     const Src* x = X + (rows ? rows[i] : i) * d;
     T* o = out + i * d;
     if (shift)

@@ -56,6 +56,10 @@ def test_dense_layer_helpers_match_reference(config, rng, dtype):
         want = R.affine_rows(src, rows, 1 / 255, shift.astype(dtype), np.dtype(dtype))
         np.testing.assert_allclose(got, want, **TOL[dtype])
         np.testing.assert_allclose(config.ops.affine_rows(src, dtype=dtype), src.astype(dtype))
+        # rows without a shift, the last row of X among them (rows are prefetched ahead)
+        last = np.r_[rows, 49, 0]
+        np.testing.assert_allclose(config.ops.affine_rows(src, last, 2.0, dtype=dtype),
+                                   R.affine_rows(src, last, 2.0, None, np.dtype(dtype)), **TOL[dtype])
     with pytest.raises(ValueError, match="rows"):
         config.ops.affine_rows(X, np.array([0, 50]))
     with pytest.raises(ValueError, match="b must"):
