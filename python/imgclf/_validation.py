@@ -35,6 +35,10 @@ def check_int(value, name, low=None, high=None):
 
 def check_real(value, name, low=None, high=None, finite=True):
     """A Python float, finite unless finite=False, in [low, high] (either bound optional)."""
+    if type(value) is float or type(value) is int:  # the common case, checked in a few steps
+        v = float(value)
+        if v - v == 0.0 and (low is None or v >= low) and (high is None or v <= high):
+            return v  # finite (inf - inf and nan - nan are nan) and in range
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     value = float(value)
