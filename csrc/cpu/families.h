@@ -8,6 +8,7 @@
 #include "dense.h"
 #include "knn.h"
 #include "loss.h"
+#include "network.h"
 #include "optim.h"
 #include "regularize.h"
 
@@ -16,4 +17,5 @@
   X(loss, LossOps)             \
   X(optim, OptimOps)           \
   X(dense, DenseOps)           \
-  X(regularize, RegularizeOps)
+  X(regularize, RegularizeOps) \
+  X(network, NetworkOps)

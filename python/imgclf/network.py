@@ -9,7 +9,6 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import ops
 from ._trained import TrainedClassifier, softmax_proba
-from ._validation import array_module
 
 __all__ = ["NetModel", "NeuralNet", "TwoLayerNet", "ACTIVATIONS"]
 
@@ -41,9 +40,12 @@ class NetModel:
     inverted dropout with probability ``dropout`` while training); scores = h_L W + b.
     Initialization: W_l ~ N(0, g / fan_in) with g = 2 for relu / leaky_relu (He), g = 1 for
     tanh (Xavier) and g = 16 for sigmoid (Xavier scaled by 4, the inverse of its slope at
-    0), drawn layer by layer from ``rng``; biases 0.  The matrix
-    products, bias + activation (fused, forward and backward), dropout, the loss, the
-    penalty, max-norm and the optimizer are imgclf kernels (one thread pool).
+    0), drawn layer by layer from ``rng``; biases 0.  A training batch is one
+    :func:`imgclf.ops.network_loss` call (on the CPU one kernel: the gather, the products,
+    bias + activation, dropout, the loss, the backward pass and the penalty); max-norm and
+    the optimizer are imgclf kernels too (one thread pool).  ``preprocess``: the input
+    transform, an object with ``scale`` and ``shift`` (x = scale X - shift) that is also
+    callable as ``preprocess(X, dtype)`` (:class:`imgclf._trained.Preprocess`); None: x = X.
 
     hidden: an int (one hidden layer) or a sequence of widths.  dropout: the probability of
     dropping a hidden unit in training (inverted: kept units are scaled by 1 / (1 - p), so
@@ -85,53 +87,28 @@ class NetModel:
         self.__dict__.pop("_scratch", None)
         return self
 
-    def _input(self, X, rows=None, reuse=False):
+    def _input(self, X):
         dt = self.params["W1"].dtype
         p = self.preprocess
-        n = len(X) if rows is None else len(rows)
-        out = self._buf("x", (n, self.params["W1"].shape[0]), dt) if reuse else None
         if p is None:
-            return ops.affine_rows(X, rows, dtype=dt, out=out)
-        return p(X, dt, rows, out)
-
-    def _buf(self, name, shape, dtype):
-        """Scratch reused from batch to batch (fresh large arrays cost page faults each time)."""
-        scratch = self.__dict__.setdefault("_scratch", {})
-        a = scratch.get(name)
-        if a is None or a.shape != shape or a.dtype != dtype:
-            a = scratch[name] = array_module(self.params["W1"]).empty(shape, dtype)
-        return a
+            return ops.affine_rows(X, dtype=dt)
+        return p(X, dt)
 
     def __getstate__(self):
         state = dict(self.__dict__)
         state.pop("_scratch", None)
         return state
 
-    def _forward(self, x, reuse=False, seeds=None):
-        """Activations of every hidden layer and the scores.  Returns (acts, inputs, s):
-        acts[l] = act(...) of hidden layer l (before dropout), inputs[l] the input of layer l
-        + 1 (after dropout; acts[l] itself without it).  seeds: one dropout seed per hidden
-        layer (None: no dropout, as at prediction time)."""
+    def _forward(self, x):
+        """The class scores of the preprocessed input x (prediction: no dropout)."""
         P = self.params
-        n = x.shape[0]
-        acts, inputs = [], [x]
+        h = x
         for i in range(1, self.n_hidden + 1):
-            W = P[f"W{i}"]
-            h = ops.gemm(inputs[-1], W, self._buf(f"h{i}", (n, W.shape[1]), x.dtype) if reuse else None)
-            ops.bias_act(h, P[f"b{i}"], self.activation, slope=self.slope)
-            acts.append(h)
-            if seeds is not None:
-                xp = array_module(h)  # NumPy or CuPy: the copy stays where h is
-                hd = self._buf(f"hd{i}", h.shape, h.dtype) if reuse else xp.empty_like(h)
-                xp.copyto(hd, h)
-                ops.dropout(hd, self.dropout, int(seeds[i - 1]))
-                inputs.append(hd)
-            else:
-                inputs.append(h)
+            h = ops.bias_act(ops.gemm(h, P[f"W{i}"]), P[f"b{i}"], self.activation, slope=self.slope)
         out = self.n_hidden + 1
-        s = ops.gemm(inputs[-1], P[f"W{out}"])
+        s = ops.gemm(h, P[f"W{out}"])
         s += P[f"b{out}"]
-        return acts, inputs, s
+        return s
 
     def loss(self, X: ArrayLike, y: ArrayLike, rows: ArrayLike | None = None,
              dropout_seeds: ArrayLike | None = None) -> tuple[float, dict[str, np.ndarray]]:
@@ -143,28 +120,19 @@ class NetModel:
         if self.dropout > 0:
             seeds = (self._drop_rng.integers(0, 2**63, self.n_hidden) if dropout_seeds is None
                      else np.asarray(dropout_seeds, dtype=np.uint64).reshape(self.n_hidden))
-        x = self._input(X, rows, reuse=True)
-        acts, inputs, s = self._forward(x, reuse=True, seeds=seeds)
-        if self.loss_name == "softmax":
-            value, ds = ops.softmax_loss(s, y)
-        else:
-            value, ds = ops.svm_loss(s, y, self.margin, squared=self.loss_name == "squared_svm")
-        out = self.n_hidden + 1
-        g = {f"W{out}": ops.gemm(inputs[-1], ds, trans_a=True), f"b{out}": ds.sum(axis=0)}
-        dh = ops.gemm(ds, P[f"W{out}"], self._buf(f"dh{out - 1}", acts[-1].shape, s.dtype), trans_b=True)
-        for i in range(self.n_hidden, 0, -1):
-            if seeds is not None:  # the same mask on the gradient: dropout's backward pass
-                ops.dropout(dh, self.dropout, int(seeds[i - 1]))
-            g[f"b{i}"] = ops.act_backward(dh, acts[i - 1], self.activation, slope=self.slope)
-            # the returned gradients are fresh arrays: a caller may keep them
-            g[f"W{i}"] = ops.gemm(inputs[i - 1], dh, trans_a=True)
-            if i > 1:
-                dh = ops.gemm(dh, P[f"W{i}"], self._buf(f"dh{i - 1}", acts[i - 2].shape, s.dtype), trans_b=True)
-        if self.reg:
-            for i in range(1, out + 1):
-                k = f"W{i}"
-                rv, _ = ops.penalty(P[k], self.reg, self.penalty, beta=self.beta, grad=g[k])
-                value = value + rv
+        n_layers = self.n_hidden + 1
+        W = [P[f"W{i}"] for i in range(1, n_layers + 1)]
+        b = [P[f"b{i}"] for i in range(1, n_layers + 1)]
+        pre = self.preprocess
+        # the whole batch in one op (one kernel call on the CPU); scratch kept in _scratch
+        value, dW, db = ops.network_loss(
+            X, y, W, b, rows=rows, scale=1.0 if pre is None else pre.scale, shift=None if pre is None else pre.shift,
+            activation=self.activation, slope=self.slope, loss=self.loss_name, margin=self.margin, reg=self.reg,
+            penalty=self.penalty, beta=self.beta, dropout=self.dropout, seeds=seeds,
+            workspace=self.__dict__.setdefault("_scratch", {}))
+        g = {}
+        for i in range(n_layers):
+            g[f"W{i + 1}"], g[f"b{i + 1}"] = dW[i], db[i]
         return value, g
 
     def after_step(self) -> None:
@@ -174,7 +142,7 @@ class NetModel:
                 ops.max_norm(self.params[f"W{i}"], self.max_norm)
 
     def scores(self, X: ArrayLike) -> np.ndarray:
-        return self._forward(self._input(X))[2]
+        return self._forward(self._input(X))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         return self.scores(X).argmax(axis=1)

@@ -108,6 +108,7 @@ void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dense(py::module_& m);
 void bind_regularize(py::module_& m);
+void bind_network(py::module_& m);
 
 }  // namespace bindings
 }  // namespace imgclf

@@ -1,7 +1,7 @@
 // imgclf._cpu: the CPU kernels.  Each family binds itself (knn.cpp, loss.cpp, optim.cpp,
-// dense.cpp, regularize.cpp: argument checks, GIL release, Ctrl-C; no math); this file adds
-// the enums and the run-time knobs (SIMD level, threads).  Outputs are allocated by the
-// Python layer and passed in.
+// dense.cpp, regularize.cpp, network.cpp: argument checks, GIL release, Ctrl-C; no math); this file
+// adds the enums and the run-time knobs (SIMD level, threads).  Outputs are allocated by the Python
+// layer and passed in.
 #include <pybind11/stl.h>
 
 #include <stdexcept>
@@ -21,6 +21,7 @@ PYBIND11_MODULE(_cpu, m) {
   ib::bind_optim(m);
   ib::bind_dense(m);
   ib::bind_regularize(m);
+  ib::bind_network(m);
   m.def("simd_levels", &cpu::simd_levels, "SIMD levels this CPU supports, best first");
   m.def("simd_level", &cpu::simd_level, "The SIMD level in use");
   m.def(

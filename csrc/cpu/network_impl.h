@@ -1,0 +1,84 @@
+// A fully connected network's minibatch loss and gradients in one call (network.h): the
+// dense, loss and regularize kernels of this SIMD level, composed in the order the
+// reference (imgclf.ops.network, backend="numpy") runs them.
+#ifndef IMGCLF_ISA
+#error "define IMGCLF_ISA before including network_impl.h"
+#endif
+
+#include <algorithm>
+#include <cstring>
+
+#include "dense_impl.h"
+#include "loss_impl.h"
+#include "network.h"
+#include "regularize_impl.h"
+
+namespace imgclf {
+namespace cpu {
+namespace IMGCLF_ISA {
+
+template <class T> static double network_loss(const NetBatch<T>& nb, Cancel& cancel, int threads) {
+  const int64_t n = nb.n, L = nb.L, C = nb.widths[L];
+  const int64_t* w = nb.widths;
+  affine_rows<T>(nb.X, nb.xt, w[0], nb.rows, n, nb.scale, nb.shift, nb.x, threads);
+  // forward: in_l is the input of layer l
+  const T* in = nb.x;
+  for (int64_t l = 0; l + 1 < L; ++l) {
+    const int64_t H = w[l + 1];
+    gemm<T>(false, false, n, H, w[l], T(1), in, w[l], nb.W[l], H, T(0), nb.act[l], H, cancel,
+            threads);
+    if (cancel.stopped()) return 0;
+    bias_act<T>(nb.act[l], nb.b[l], n, H, nb.activation, nb.slope, threads);
+    in = nb.act[l];
+    if (nb.seeds) {
+      std::memcpy(nb.drop[l], nb.act[l], size_t(n * H) * sizeof(T));
+      dropout<T>(nb.drop[l], n * H, nb.p, nb.seeds[l], threads);
+      in = nb.drop[l];
+    }
+  }
+  gemm<T>(false, false, n, C, w[L - 1], T(1), in, w[L - 1], nb.W[L - 1], C, T(0), nb.s, C, cancel,
+          threads);
+  if (cancel.stopped()) return 0;
+  bias_act<T>(nb.s, nb.b[L - 1], n, C, Activation::Identity, 0.0, threads);
+  double value = class_loss<T>(nb.s, n, C, nb.y, nb.loss, nb.margin, nb.ds, threads);
+  // backward: gl is the gradient with respect to layer l's output (the scores for the
+  // output layer; a hidden layer's is taken through its dropout and activation first)
+  for (int64_t l = L - 1; l >= 0; --l) {
+    const int64_t H = w[l + 1];
+    T* gl = l == L - 1 ? nb.ds : nb.dh[l];
+    if (l < L - 1) {
+      if (nb.seeds) dropout<T>(gl, n * H, nb.p, nb.seeds[l], threads);
+      act_backward<T>(gl, nb.act[l], n, H, nb.activation, nb.slope, nb.db[l], threads);
+    } else {
+      act_backward<T>(gl, gl, n, H, Activation::Identity, 0.0, nb.db[l], threads);
+    }
+    const T* in_l = l == 0 ? nb.x : (nb.seeds ? nb.drop[l - 1] : nb.act[l - 1]);
+    gemm<T>(true, false, w[l], H, n, T(1), in_l, w[l], gl, H, T(0), nb.dW[l], H, cancel, threads);
+    if (l > 0)  // the gradient of the layer's input: dh[l-1] = g W[l]^T
+      gemm<T>(false, true, n, w[l], H, T(1), gl, H, nb.W[l], H, T(0), nb.dh[l - 1], w[l], cancel,
+              threads);
+    if (cancel.stopped()) return 0;
+  }
+  if (nb.reg != 0)
+    for (int64_t l = 0; l < L; ++l)
+      value += penalty<T>(nb.W[l], w[l] * w[l + 1], nb.penalty, nb.beta, nb.reg, nb.dW[l], threads);
+  return value;
+}
+
+static double network_loss_f32(const NetBatch<float>& nb, Cancel& cancel, int threads) {
+  return network_loss(nb, cancel, threads);
+}
+static double network_loss_f64(const NetBatch<double>& nb, Cancel& cancel, int threads) {
+  return network_loss(nb, cancel, threads);
+}
+
+static constexpr NetworkOps network_ops() {
+  NetworkOps o{};
+  o.network_loss_f32 = network_loss_f32;
+  o.network_loss_f64 = network_loss_f64;
+  return o;
+}
+
+}  // namespace IMGCLF_ISA
+}  // namespace cpu
+}  // namespace imgclf

@@ -1,0 +1,198 @@
+"""The network family: the loss and gradients of a fully connected network on one
+minibatch, every layer in one call.
+
+Layers: this module -> imgclf._cpu.network_loss (csrc/bindings/cpu/network.cpp) ->
+csrc/cpu/network_impl.h, which composes the dense, loss and regularize kernels of one SIMD
+level without returning to Python between them; the spec ("numpy") and the GPU path
+("cuda", on CuPy arrays) are the same composition of the public ops, each running its own
+kernel (the products on cuBLAS through CuPy, bias + activation, dropout and the loss on
+imgclf's CUDA kernels).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _gpu
+from .. import backend as _backend
+from .._validation import (
+    FLOATS,
+    KERNEL_DTYPES,
+    array_module,
+    as_matrix,
+    check_choice,
+    check_real,
+    class_labels,
+    int_rows,
+)
+from .dense import ACTIVATIONS, act_backward, affine_rows, bias_act, gemm
+from .dispatch import Array, Op, enum
+from .loss import LOSSES, PENALTIES, penalty, softmax_loss, svm_loss
+from .regularize import dropout as dropout_op
+
+__all__ = ["network_loss"]
+
+NETWORK_LOSS = Op("network_loss")
+
+
+def _buf(ws, name, shape, dtype, xp):
+    """Scratch kept in the caller's workspace dict from batch to batch (fresh large arrays
+    cost page faults every time)."""
+    a = ws.get(name)
+    if a is None or a.shape != shape or a.dtype != dtype or array_module(a) is not xp:
+        a = ws[name] = xp.empty(shape, dtype)
+    return a
+
+
+def _kernel_usable(X, y, W, b, rows, h, ws):
+    arrays = [X, y, *W, *b] + ([h["shift"]] if h["shift"] is not None else [])
+    return all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays)
+
+
+@NETWORK_LOSS.register("cpu", usable=_kernel_usable)
+def _network_loss_cpu(X, y, W, b, rows, h, ws):
+    cpu = _backend.cpu_module()
+    n, L, dt = (X.shape[0] if rows is None else rows.shape[0]), len(W), W[0].dtype
+    widths = [W[0].shape[0]] + [w.shape[1] for w in W]
+    dW = [np.empty_like(w) for w in W]  # fresh: a caller may keep the gradients
+    db = [np.empty_like(v) for v in b]
+    act = [_buf(ws, f"h{i}", (n, widths[i]), dt, np) for i in range(1, L)]
+    dh = [_buf(ws, f"dh{i}", (n, widths[i]), dt, np) for i in range(1, L)]
+    drop = [_buf(ws, f"hd{i}", (n, widths[i]), dt, np) for i in range(1, L)] if h["seeds"] is not None else None
+    value = cpu.network_loss(
+        X, rows, h["scale"], h["shift"], y, W, b, dW, db, _buf(ws, "x", (n, widths[0]), dt, np), act, drop,
+        _buf(ws, "s", (n, widths[-1]), dt, np), _buf(ws, "ds", (n, widths[-1]), dt, np), dh,
+        enum(cpu, "Activation", h["activation"]), h["slope"], enum(cpu, "LossKind", h["loss"]), h["margin"],
+        enum(cpu, "PenaltyKind", h["penalty"]), h["reg"], h["beta"], h["p"], h["seeds"])
+    return value, dW, db
+
+
+def _compose(X, y, W, b, rows, h, ws, backend):
+    """The network's batch as a sequence of the public ops (each on ``backend``): the spec
+    of the fused kernel, and the GPU path (CuPy arrays)."""
+    xp = array_module(W[0])
+    L, dt = len(W), W[0].dtype
+    seeds, act_name, slope = h["seeds"], h["activation"], h["slope"]
+    n = X.shape[0] if rows is None else rows.shape[0]
+    x = affine_rows(X, rows, h["scale"], h["shift"], dtype=dt, out=_buf(ws, "x", (n, W[0].shape[0]), dt, xp),
+                    backend=backend)
+    acts, inputs = [], [x]
+    for i in range(1, L):
+        a = gemm(inputs[-1], W[i - 1], _buf(ws, f"h{i}", (n, W[i - 1].shape[1]), dt, xp), backend=backend)
+        bias_act(a, b[i - 1], act_name, slope=slope, backend=backend)
+        acts.append(a)
+        if seeds is not None:
+            hd = _buf(ws, f"hd{i}", a.shape, dt, xp)
+            xp.copyto(hd, a)
+            dropout_op(hd, h["p"], int(seeds[i - 1]), backend=backend)
+            inputs.append(hd)
+        else:
+            inputs.append(a)
+    s = gemm(inputs[-1], W[-1], backend=backend)
+    s += b[-1]
+    if h["loss"] == "softmax":
+        value, ds = softmax_loss(s, y, backend=backend)
+    else:
+        value, ds = svm_loss(s, y, h["margin"], squared=h["loss"] == "squared_svm", backend=backend)
+    dW, db = [None] * L, [None] * L
+    dW[-1], db[-1] = gemm(inputs[-1], ds, trans_a=True, backend=backend), ds.sum(axis=0)
+    dh = ds
+    if L > 1:
+        dh = gemm(ds, W[-1], _buf(ws, f"dh{L - 1}", acts[-1].shape, dt, xp), trans_b=True, backend=backend)
+    for i in range(L - 1, 0, -1):
+        if seeds is not None:  # the same mask on the gradient: dropout's backward pass
+            dropout_op(dh, h["p"], int(seeds[i - 1]), backend=backend)
+        db[i - 1] = act_backward(dh, acts[i - 1], act_name, slope=slope, backend=backend)
+        dW[i - 1] = gemm(inputs[i - 1], dh, trans_a=True, backend=backend)
+        if i > 1:
+            dh = gemm(dh, W[i - 1], _buf(ws, f"dh{i - 1}", acts[i - 2].shape, dt, xp), trans_b=True,
+                      backend=backend)
+    if h["reg"]:
+        for i in range(L):
+            rv, _ = penalty(W[i], h["reg"], h["penalty"], beta=h["beta"], grad=dW[i], backend=backend)
+            value = value + rv
+    return value, dW, db
+
+
+@NETWORK_LOSS.register("cuda")
+def _network_loss_cuda(X, y, W, b, rows, h, ws):
+    return _compose(X, y, W, b, rows, h, ws, "auto")
+
+
+@NETWORK_LOSS.register("numpy")
+def _network_loss_reference(X, y, W, b, rows, h, ws):
+    return _compose(X, y, W, b, rows, h, ws, "numpy")
+
+
+@_gpu.accepts_torch
+def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Array | None = None,
+                 scale: float = 1.0, shift: Array | None = None, activation: str = "relu", slope: float = 0.01,
+                 loss: str = "softmax", margin: float = 1.0, reg: float = 0.0, penalty: str = "l2",
+                 beta: float = 0.5, dropout: float = 0.0, seeds: Array | None = None,
+                 workspace: dict[str, Any] | None = None, backend: str = "auto") -> tuple[float, list, list]:
+    """Mean loss (+ ``reg`` times the penalty of every weight matrix) of a fully connected
+    network on the minibatch ``x = scale * X[rows] - shift``, and the gradient of every
+    weight and bias.  Returns ``(loss, dW, db)`` (lists, one array per layer).
+
+    Layers: W[l] (widths[l], widths[l+1]), b[l] (widths[l+1],), one float dtype; the hidden
+    layers (all but the last) are ``act(in W + b)`` with ``activation`` ("relu",
+    "leaky_relu" with ``slope``, "tanh", "sigmoid"), followed while training by inverted
+    dropout of probability ``dropout`` with the mask of ``seeds[l]`` (one seed per hidden
+    layer, :func:`imgclf.ops.dropout`); the last layer gives the class scores for ``loss``
+    ("softmax", "svm", "squared_svm"; ``margin``).  ``penalty`` / ``beta``: as
+    :func:`imgclf.ops.penalty`.  ``workspace``: a dict the caller keeps between calls, where
+    the op keeps its scratch buffers (the layer activations of the last call are there as
+    "h1", "h2", ...).  On the compiled CPU backend the whole batch is one kernel call.
+    """
+    if not isinstance(W, (list, tuple)) or not isinstance(b, (list, tuple)) or len(W) < 1 or len(b) != len(W):
+        raise ValueError("W and b must be lists of the same length >= 1 (one weight matrix and bias per layer)")
+    xp = array_module(W[0])
+    W = [xp.asarray(w) for w in W]
+    b = [xp.asarray(v) for v in b]
+    dt = W[0].dtype
+    if dt not in FLOATS:
+        raise TypeError(f"W[0] must be float32 or float64, got {dt}")
+    for i, w in enumerate(W):
+        if w.ndim != 2 or w.dtype != dt:
+            raise ValueError(f"W[{i}] must be a 2-D {dt} array")
+        if i and w.shape[0] != W[i - 1].shape[1]:
+            raise ValueError(f"W[{i}] has {w.shape[0]} rows but W[{i - 1}] has {W[i - 1].shape[1]} columns")
+        if b[i].shape != (w.shape[1],) or b[i].dtype != dt:
+            raise ValueError(f"b[{i}] must have shape ({w.shape[1]},) and W's dtype {dt}")
+    X = as_matrix(X, "X")
+    if X.dtype not in KERNEL_DTYPES:
+        X = X.astype(np.float64)
+    X = array_module(X).ascontiguousarray(X)
+    if X.shape[1] != W[0].shape[0]:
+        raise ValueError(f"X has {X.shape[1]} features but W[0] has {W[0].shape[0]} rows")
+    if rows is not None:
+        rows = int_rows(rows, X.shape[0]) if xp is np else xp.asarray(int_rows(_gpu.to_host(rows), X.shape[0]))
+    n = X.shape[0] if rows is None else rows.shape[0]
+    if n == 0:
+        raise ValueError("the minibatch is empty")
+    y = class_labels(y, n, W[-1].shape[1], xp=xp)
+    if shift is not None:
+        shift = xp.ascontiguousarray(xp.asarray(shift), dtype=dt).reshape(-1)
+        if shift.shape[0] != X.shape[1]:
+            raise ValueError(f"shift must have {X.shape[1]} values (one per feature)")
+    check_choice(activation, "activation", ACTIVATIONS[:-1])  # not "identity": a hidden layer's
+    check_choice(loss, "loss", LOSSES)
+    check_choice(penalty, "penalty", PENALTIES)
+    p = check_real(dropout, "dropout")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if p > 0:
+        if seeds is None:
+            raise ValueError("dropout > 0 needs seeds (one per hidden layer)")
+        seeds = np.asarray(seeds, dtype=np.uint64).reshape(-1)
+        if seeds.shape[0] != len(W) - 1:
+            raise ValueError(f"seeds must hold one seed per hidden layer ({len(W) - 1}), got {seeds.shape[0]}")
+    else:
+        seeds = None
+    h = {"scale": check_real(scale, "scale"), "shift": shift, "activation": activation,
+         "slope": check_real(slope, "slope"), "loss": loss, "margin": check_real(margin, "margin"),
+         "penalty": penalty, "reg": check_real(reg, "reg", low=0.0), "beta": check_real(beta, "beta", low=0.0),
+         "p": p, "seeds": seeds}
+    ws = {} if workspace is None else workspace
+    return NETWORK_LOSS.run(backend, W[0], X, y, W, b, rows, h, ws)
