@@ -119,7 +119,8 @@ template <class T> static double class_loss(const T* S, int64_t n, int64_t C, co
 }
 
 // The penalty of one SIMD line: values v and derivatives g of R at every lane of w.
-template <PenaltyKind K, class T> inline void penalty_line(Line<T> w, T beta, Line<T>& v, Line<T>& g) {
+template <PenaltyKind K, class T>
+inline void penalty_line(Line<T> w, T beta, Line<T>& v, Line<T>& g) {
   const Line<T> zero{};
   if (K == PenaltyKind::L2) {
     v = w * w;
