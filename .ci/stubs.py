@@ -17,7 +17,6 @@ shape imgclf.ops checks before it calls these; results are written into the ``ou
 arrays given.
 """
 import enum
-
 from typing import Annotated, SupportsFloat, SupportsIndex, SupportsInt
 
 import numpy
