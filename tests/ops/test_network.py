@@ -157,3 +157,13 @@ def test_the_binding_refuses_buffers_of_the_wrong_shape(rng):
         ro = np.empty((5, 3), np.float32)
         ro.flags.writeable = False
         call(s=ro)
+
+
+@needs_cpu
+def test_network_loss_takes_weights_in_any_memory_order_on_the_kernel(rng):
+    W, b = _net(rng, (6, 4, 3), np.float64)
+    Wf = [np.asfortranarray(W[0]), np.ascontiguousarray(W[1].T).T]  # column-major, transposed view
+    X = rng.standard_normal((5, 6))
+    y = np.array([0, 1, 2, 0, 1])
+    _check(ops.network_loss(X, y, Wf, b, backend="cpu"), ops.network_loss(X, y, W, b, backend="numpy"),
+           np.float64)

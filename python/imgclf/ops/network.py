@@ -45,14 +45,15 @@ def _buf(ws, name, shape, dtype, xp):
     return a
 
 
-def _kernel_usable(X, y, W, b, rows, h, ws):
-    arrays = [X, y, *W, *b] + ([h["shift"]] if h["shift"] is not None else [])
-    return all(type(a) is np.ndarray and a.flags.c_contiguous for a in arrays)
+def _numpy_arrays(X, y, W, b, rows, h, ws):
+    return all(type(a) is np.ndarray for a in [X, y, *W, *b])
 
 
-@NETWORK_LOSS.register("cpu", usable=_kernel_usable)
+@NETWORK_LOSS.register("cpu", usable=_numpy_arrays)
 def _network_loss_cpu(X, y, W, b, rows, h, ws):
     cpu = _backend.cpu_module()
+    W = [np.ascontiguousarray(w) for w in W]  # (no copy when they are, as a model's are)
+    b = [np.ascontiguousarray(v) for v in b]
     n, L, dt = (X.shape[0] if rows is None else rows.shape[0]), len(W), W[0].dtype
     widths = [W[0].shape[0]] + [w.shape[1] for w in W]
     dW = [np.empty_like(w) for w in W]  # fresh: a caller may keep the gradients
