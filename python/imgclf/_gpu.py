@@ -287,8 +287,8 @@ def _from_torch(a):
 
 
 def _to_torch(out):
-    if isinstance(out, tuple):
-        return tuple(_to_torch(v) for v in out)
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to_torch(v) for v in out)
     mod = type(out).__module__
     if mod.startswith("cupy") or isinstance(out, np.ndarray):
         import torch

@@ -44,8 +44,9 @@ class NetModel:
     :func:`imgclf.ops.network_loss` call (on the CPU one kernel: the gather, the products,
     bias + activation, dropout, the loss, the backward pass and the penalty); max-norm and
     the optimizer are imgclf kernels too (one thread pool).  ``preprocess``: the input
-    transform, an object with ``scale`` and ``shift`` (x = scale X - shift) that is also
-    callable as ``preprocess(X, dtype)`` (:class:`imgclf._trained.Preprocess`); None: x = X.
+    transform, called as ``preprocess(X, dtype, rows, out)``; when it has ``scale`` and
+    ``shift`` (x = scale X - shift, :class:`imgclf._trained.Preprocess`) the op gathers
+    and transforms the batch itself; None: x = X.
 
     hidden: an int (one hidden layer) or a sequence of widths.  dropout: the probability of
     dropping a hidden unit in training (inverted: kept units are scaled by 1 / (1 - p), so
@@ -92,7 +93,7 @@ class NetModel:
         p = self.preprocess
         if p is None:
             return ops.affine_rows(X, dtype=dt)
-        return p(X, dt)
+        return p(X, dt, None, None)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -124,12 +125,17 @@ class NetModel:
         W = [P[f"W{i}"] for i in range(1, n_layers + 1)]
         b = [P[f"b{i}"] for i in range(1, n_layers + 1)]
         pre = self.preprocess
+        scale, shift = 1.0, None
+        if pre is not None and hasattr(pre, "scale") and hasattr(pre, "shift"):
+            scale, shift = pre.scale, pre.shift
+        elif pre is not None:  # any other callable: it gathers the batch, the op takes all rows
+            X, rows = pre(X, W[0].dtype, rows, None), None
+        reg = float(self.reg or 0.0)
         # the whole batch in one op (one kernel call on the CPU); scratch kept in _scratch
         value, dW, db = ops.network_loss(
-            X, y, W, b, rows=rows, scale=1.0 if pre is None else pre.scale, shift=None if pre is None else pre.shift,
-            activation=self.activation, slope=self.slope, loss=self.loss_name, margin=self.margin, reg=self.reg,
-            penalty=self.penalty, beta=self.beta, dropout=self.dropout, seeds=seeds,
-            workspace=self.__dict__.setdefault("_scratch", {}))
+            X, y, W, b, rows=rows, scale=scale, shift=shift, activation=self.activation, slope=self.slope,
+            loss=self.loss_name, margin=self.margin, reg=reg, penalty=self.penalty if reg else "l2",
+            beta=self.beta, dropout=self.dropout, seeds=seeds, workspace=self.__dict__.setdefault("_scratch", {}))
         g = {}
         for i in range(n_layers):
             g[f"W{i + 1}"], g[f"b{i + 1}"] = dW[i], db[i]

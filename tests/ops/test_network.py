@@ -5,6 +5,7 @@ the NumPy reference; workspace reuse; bad input."""
 import numpy as np
 import pytest
 from imgclf import backend, ops
+from imgclf.ops.network import NETWORK_LOSS
 
 needs_cpu = pytest.mark.skipif(not backend.cpu_available(), reason="compiled CPU module not built")
 
@@ -30,10 +31,22 @@ def _check(got, want, dtype):
         np.testing.assert_allclose(a, c, **TOL[dtype])
 
 
+def _kernel_calls(config, monkeypatch):
+    """A counter of the compiled kernel's calls when config is a SIMD level (the registry
+    would otherwise fall back to the reference unnoticed); None for the other configs."""
+    if config.level is None:
+        return None
+    calls = []
+    usable, run = NETWORK_LOSS.impls["cpu"]
+    monkeypatch.setitem(NETWORK_LOSS.impls, "cpu", (usable, lambda *a: calls.append(1) or run(*a)))
+    return calls
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
 @pytest.mark.parametrize("loss", ops.LOSSES)
-def test_network_loss_matches_the_composed_ops(config, rng, dtype, activation, loss):
+def test_network_loss_matches_the_composed_ops(config, rng, monkeypatch, dtype, activation, loss):
+    calls, made = _kernel_calls(config, monkeypatch), 0
     for widths in SHAPES:
         W, b = _net(rng, widths, dtype)
         for xdtype in (np.uint8, np.float32, np.float64):
@@ -45,18 +58,44 @@ def test_network_loss_matches_the_composed_ops(config, rng, dtype, activation, l
                 y = rng.integers(0, widths[-1], n)
                 hidden = len(widths) - 2
                 for dropout, penalty, reg in [(0.0, "l2", 0.0), (0.3, "elasticnet", 0.05), (0.5, "l1", 0.01)]:
+                    # (without a hidden layer dropout has nothing to drop: seeds=[])
                     kw = dict(rows=rows, scale=1 / 255, shift=rng.random(widths[0]), activation=activation,
                               slope=0.05, loss=loss, margin=0.7, reg=reg, penalty=penalty, beta=0.3,
-                              dropout=dropout if hidden else 0.0,
-                              seeds=rng.integers(0, 2**63, hidden) if hidden and dropout else None)
+                              dropout=dropout, seeds=rng.integers(0, 2**63, hidden) if dropout else None)
                     got = config.ops.network_loss(X, y, W, b, **kw)
                     want = ops.network_loss(X, y, W, b, backend="numpy", **kw)
                     _check(got, want, dtype)
-            # all rows, no shift
+                    made += 1
+                # rows without a shift
+                kw = dict(rows=rows, scale=1 / 255, activation=activation, loss=loss)
+                _check(config.ops.network_loss(X, y, W, b, **kw), ops.network_loss(X, y, W, b, backend="numpy", **kw),
+                       dtype)
+                made += 1
+            # all rows, with and without a shift
             y = rng.integers(0, widths[-1], n_rows)
-            _check(config.ops.network_loss(X, y, W, b, scale=0.01, activation=activation, loss=loss),
-                   ops.network_loss(X, y, W, b, scale=0.01, activation=activation, loss=loss, backend="numpy"),
-                   dtype)
+            for shift in (None, rng.random(widths[0])):
+                kw = dict(scale=0.01, shift=shift, activation=activation, loss=loss)
+                _check(config.ops.network_loss(X, y, W, b, **kw), ops.network_loss(X, y, W, b, backend="numpy", **kw),
+                       dtype)
+                made += 1
+    if calls is not None:
+        assert len(calls) == made  # every call ran the compiled kernel
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_network_loss_matches_with_every_step_split_among_threads(config, rng, monkeypatch, dtype):
+    # large enough for every kernel's OpenMP threshold: the gather, the products, bias +
+    # activation and its backward pass, dropout (78000 elements) and the penalty (W[0])
+    calls = _kernel_calls(config, monkeypatch)
+    W, b = _net(rng, (300, 260, 70, 10), dtype)
+    X = rng.integers(0, 256, (500, 300)).astype(np.uint8)
+    rows = rng.integers(0, 500, 300)
+    y = rng.integers(0, 10, 300)
+    kw = dict(rows=rows, scale=1 / 255, shift=rng.random(300), activation="tanh", reg=0.01, dropout=0.25,
+              seeds=[11, 12])
+    _check(config.ops.network_loss(X, y, W, b, **kw), ops.network_loss(X, y, W, b, backend="numpy", **kw), dtype)
+    if calls is not None:
+        assert calls == [1]
 
 
 @needs_cpu
@@ -165,5 +204,61 @@ def test_network_loss_takes_weights_in_any_memory_order_on_the_kernel(rng):
     Wf = [np.asfortranarray(W[0]), np.ascontiguousarray(W[1].T).T]  # column-major, transposed view
     X = rng.standard_normal((5, 6))
     y = np.array([0, 1, 2, 0, 1])
-    _check(ops.network_loss(X, y, Wf, b, backend="cpu"), ops.network_loss(X, y, W, b, backend="numpy"),
-           np.float64)
+    calls = []
+    usable, run = NETWORK_LOSS.impls["cpu"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(NETWORK_LOSS.impls, "cpu", (usable, lambda *a: calls.append(1) or run(*a)))
+        got = ops.network_loss(X, y, Wf, b, backend="cpu")
+    assert calls == [1]
+    _check(got, ops.network_loss(X, y, W, b, backend="numpy"), np.float64)
+
+
+@needs_cpu
+def test_inputs_that_are_workspace_buffers_are_read_before_they_are_overwritten(rng):
+    W, b = _net(rng, (8, 5, 3), np.float64)
+    X = rng.standard_normal((30, 8))
+    y = rng.integers(0, 3, 12)
+    rows = rng.integers(0, 12, 12)
+    ws = {}
+    ops.network_loss(X, rng.integers(0, 3, 12), W, b, rows=rows[:12], workspace=ws)
+    Xw = ws["x"]  # (12, 8): the op's own gather buffer, passed back as the input
+    want = ops.network_loss(Xw.copy(), y, W, b, rows=rows[::-1].copy(), backend="numpy")
+    _check(ops.network_loss(Xw, y, W, b, rows=rows[::-1].copy(), workspace=ws, backend="cpu"), want, np.float64)
+    ws["h1"] = np.zeros((12, 5))[:, ::-1]  # not C-contiguous: replaced, not refused
+    ws["s"] = np.zeros((12, 3))
+    ws["s"].flags.writeable = False  # read-only: replaced
+    _check(ops.network_loss(X, y, W, b, rows=rows, workspace=ws),
+           ops.network_loss(X, y, W, b, rows=rows, backend="numpy"), np.float64)
+    with pytest.raises(TypeError, match="workspace must be a dict"):
+        ops.network_loss(X, y, W, b, rows=rows, workspace=[])
+
+
+def test_torch_tensors_in_give_torch_tensors_out(rng):
+    torch = pytest.importorskip("torch")
+    W, b = _net(rng, (6, 4, 3), np.float32)
+    X = rng.standard_normal((5, 6)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1])
+    value, dW, db = ops.network_loss(torch.from_numpy(X), torch.from_numpy(y), [torch.from_numpy(w) for w in W],
+                                     [torch.from_numpy(v) for v in b])
+    assert all(isinstance(a, torch.Tensor) for a in dW + db)
+    _check((value, [a.numpy() for a in dW], [a.numpy() for a in db]), ops.network_loss(X, y, W, b, backend="numpy"),
+           np.float32)
+
+
+@needs_cpu
+def test_a_network_model_with_a_plain_callable_preprocess_trains_as_with_its_scale_and_shift(rng):
+    from imgclf._trained import Preprocess
+    from imgclf.network import NetModel
+
+    X = rng.integers(0, 256, (40, 12)).astype(np.uint8)
+    y = rng.integers(0, 3, 40)
+    pre = Preprocess(X, np.float32)
+    plain = NetModel(12, 7, 3, reg=0.01, rng=0, preprocess=lambda X, dt, rows, out: pre(X, dt, rows, out))
+    fused = NetModel(12, 7, 3, reg=0.01, rng=0, preprocess=pre)
+    rows = rng.integers(0, 40, 16)
+    v1, g1 = plain.loss(X, y[rows], rows=rows)
+    v2, g2 = fused.loss(X, y[rows], rows=rows)
+    assert v1 == pytest.approx(v2, rel=1e-6)
+    for k in g1:
+        np.testing.assert_allclose(g1[k], g2[k], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(plain.predict(X), fused.predict(X))

@@ -38,9 +38,11 @@ NETWORK_LOSS = Op("network_loss")
 
 def _buf(ws, name, shape, dtype, xp):
     """Scratch kept in the caller's workspace dict from batch to batch (fresh large arrays
-    cost page faults every time)."""
+    cost page faults every time); an entry of another shape, dtype or device, or one that
+    is not a writeable C-contiguous array, is replaced."""
     a = ws.get(name)
-    if a is None or a.shape != shape or a.dtype != dtype or array_module(a) is not xp:
+    if (a is None or array_module(a) is not xp or not isinstance(a, xp.ndarray) or a.shape != shape
+            or a.dtype != dtype or not a.flags.c_contiguous or (xp is np and not a.flags.writeable)):
         a = ws[name] = xp.empty(shape, dtype)
     return a
 
@@ -123,7 +125,9 @@ def _network_loss_cuda(X, y, W, b, rows, h, ws):
 
 @NETWORK_LOSS.register("numpy")
 def _network_loss_reference(X, y, W, b, rows, h, ws):
-    return _compose(X, y, W, b, rows, h, ws, "numpy")
+    # NumPy: every op on the reference.  CuPy without imgclf._cuda lands here too: its ops
+    # then run the reference on CuPy ("numpy" would refuse CuPy arrays)
+    return _compose(X, y, W, b, rows, h, ws, "numpy" if array_module(W[0]) is np else "auto")
 
 
 @_gpu.accepts_torch
@@ -196,4 +200,12 @@ def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Ar
          "penalty": penalty, "reg": check_real(reg, "reg", low=0.0), "beta": check_real(beta, "beta", low=0.0),
          "p": p, "seeds": seeds}
     ws = {} if workspace is None else workspace
+    if not isinstance(ws, dict):
+        raise TypeError(f"workspace must be a dict (or None), got {type(ws).__name__}")
+    if xp is np:  # inputs that are the workspace's own buffers would be overwritten as they are read
+        held = [v for v in ws.values() if isinstance(v, np.ndarray)]
+        if any(np.may_share_memory(X, v) for v in held):
+            X = X.copy()
+        if shift is not None and any(np.may_share_memory(shift, v) for v in held):
+            h["shift"] = shift.copy()
     return NETWORK_LOSS.run(backend, W[0], X, y, W, b, rows, h, ws)
