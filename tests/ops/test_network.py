@@ -154,6 +154,9 @@ def test_network_loss_names_bad_arguments(rng):
         ops.network_loss(X, y, W, b, dropout=0.5)
     with pytest.raises(ValueError, match="one seed per hidden layer"):
         ops.network_loss(X, y, W, b, dropout=0.5, seeds=[1, 2])
+    for bad in ([-1], [1.5], ["a"]):
+        with pytest.raises(ValueError, match="seeds must be non-negative integers"):
+            ops.network_loss(X, y, W, b, dropout=0.5, seeds=bad)
     with pytest.raises(ValueError, match="dropout must be in"):
         ops.network_loss(X, y, W, b, dropout=1.0, seeds=[1])
     with pytest.raises(ValueError, match="activation"):

@@ -190,7 +190,10 @@ def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Ar
     if p > 0:
         if seeds is None:
             raise ValueError("dropout > 0 needs seeds (one per hidden layer)")
-        seeds = np.asarray(seeds, dtype=np.uint64).reshape(-1)
+        s = _gpu.to_host(seeds).reshape(-1)  # host values (CuPy ones copied)
+        if s.dtype.kind not in "iu" or (s.dtype.kind == "i" and bool((s < 0).any())):
+            raise ValueError("seeds must be non-negative integers below 2**64, one per hidden layer")
+        seeds = s.astype(np.uint64)
         if seeds.shape[0] != len(W) - 1:
             raise ValueError(f"seeds must hold one seed per hidden layer ({len(W) - 1}), got {seeds.shape[0]}")
     else:
