@@ -1,67 +1,86 @@
 // A fully connected network's minibatch loss and gradients in one call (network.h): the
-// dense, loss and regularize kernels of this SIMD level, composed in the order the
-// reference (imgclf.ops.network, backend="numpy") runs them.
+// dense, loss and regularize kernels of this SIMD level (called through their tables),
+// composed in the order the reference (imgclf.ops.network, backend="numpy") runs them.
 #ifndef IMGCLF_ISA
 #error "define IMGCLF_ISA before including network_impl.h"
 #endif
 
-#include <algorithm>
 #include <cstring>
+#include <type_traits>
 
-#include "dense_impl.h"
-#include "loss_impl.h"
+#include "kernels.h"
 #include "network.h"
-#include "regularize_impl.h"
 
 namespace imgclf {
 namespace cpu {
 namespace IMGCLF_ISA {
 
+// The other families' tables of this SIMD level (isa_family.cpp defines them): the batch
+// calls the very functions the single ops run, not copies compiled in this translation
+// unit, so it computes the same bits as the op-by-op path whatever the compiler's choices.
+extern const DenseOps dense_table;
+extern const LossOps loss_table;
+extern const RegularizeOps regularize_table;
+
+namespace network_detail {
+template <class T, class F32, class F64> constexpr auto pick(F32 f32, F64 f64) {
+  if constexpr (std::is_same<T, float>::value) return f32;
+  else return f64;
+}
+}  // namespace network_detail
+
 template <class T> static double network_loss(const NetBatch<T>& nb, Cancel& cancel, int threads) {
+  using network_detail::pick;
+  const auto gemm = pick<T>(dense_table.gemm_f32, dense_table.gemm_f64);
+  const auto bias_act = pick<T>(dense_table.bias_act_f32, dense_table.bias_act_f64);
+  const auto act_backward = pick<T>(dense_table.act_backward_f32, dense_table.act_backward_f64);
+  const auto affine_rows = pick<T>(dense_table.affine_rows_f32, dense_table.affine_rows_f64);
+  const auto class_loss = pick<T>(loss_table.class_loss_f32, loss_table.class_loss_f64);
+  const auto penalty = pick<T>(loss_table.penalty_f32, loss_table.penalty_f64);
+  const auto dropout = pick<T>(regularize_table.dropout_f32, regularize_table.dropout_f64);
   const int64_t n = nb.n, L = nb.L, C = nb.widths[L];
   const int64_t* w = nb.widths;
-  affine_rows<T>(nb.X, nb.xt, w[0], nb.rows, n, nb.scale, nb.shift, nb.x, threads);
+  affine_rows(nb.X, nb.xt, w[0], nb.rows, n, nb.scale, nb.shift, nb.x, threads);
   // forward: in_l is the input of layer l
   const T* in = nb.x;
   for (int64_t l = 0; l + 1 < L; ++l) {
     const int64_t H = w[l + 1];
-    gemm<T>(false, false, n, H, w[l], T(1), in, w[l], nb.W[l], H, T(0), nb.act[l], H, cancel,
-            threads);
+    gemm(false, false, n, H, w[l], T(1), in, w[l], nb.W[l], H, T(0), nb.act[l], H, cancel, threads);
     if (cancel.stopped()) return 0;
-    bias_act<T>(nb.act[l], nb.b[l], n, H, nb.activation, nb.slope, threads);
+    bias_act(nb.act[l], nb.b[l], n, H, nb.activation, nb.slope, threads);
     in = nb.act[l];
     if (nb.seeds) {
       std::memcpy(nb.drop[l], nb.act[l], size_t(n * H) * sizeof(T));
-      dropout<T>(nb.drop[l], n * H, nb.p, nb.seeds[l], threads);
+      dropout(nb.drop[l], n * H, nb.p, nb.seeds[l], threads);
       in = nb.drop[l];
     }
   }
-  gemm<T>(false, false, n, C, w[L - 1], T(1), in, w[L - 1], nb.W[L - 1], C, T(0), nb.s, C, cancel,
-          threads);
+  gemm(false, false, n, C, w[L - 1], T(1), in, w[L - 1], nb.W[L - 1], C, T(0), nb.s, C, cancel,
+       threads);
   if (cancel.stopped()) return 0;
-  bias_act<T>(nb.s, nb.b[L - 1], n, C, Activation::Identity, 0.0, threads);
-  double value = class_loss<T>(nb.s, n, C, nb.y, nb.loss, nb.margin, nb.ds, threads);
+  bias_act(nb.s, nb.b[L - 1], n, C, Activation::Identity, 0.0, threads);
+  double value = class_loss(nb.s, n, C, nb.y, nb.loss, nb.margin, nb.ds, threads);
   // backward: gl is the gradient with respect to layer l's output (the scores for the
   // output layer; a hidden layer's is taken through its dropout and activation first)
   for (int64_t l = L - 1; l >= 0; --l) {
     const int64_t H = w[l + 1];
     T* gl = l == L - 1 ? nb.ds : nb.dh[l];
     if (l < L - 1) {
-      if (nb.seeds) dropout<T>(gl, n * H, nb.p, nb.seeds[l], threads);
-      act_backward<T>(gl, nb.act[l], n, H, nb.activation, nb.slope, nb.db[l], threads);
+      if (nb.seeds) dropout(gl, n * H, nb.p, nb.seeds[l], threads);
+      act_backward(gl, nb.act[l], n, H, nb.activation, nb.slope, nb.db[l], threads);
     } else {
-      act_backward<T>(gl, gl, n, H, Activation::Identity, 0.0, nb.db[l], threads);
+      act_backward(gl, gl, n, H, Activation::Identity, 0.0, nb.db[l], threads);
     }
     const T* in_l = l == 0 ? nb.x : (nb.seeds ? nb.drop[l - 1] : nb.act[l - 1]);
-    gemm<T>(true, false, w[l], H, n, T(1), in_l, w[l], gl, H, T(0), nb.dW[l], H, cancel, threads);
+    gemm(true, false, w[l], H, n, T(1), in_l, w[l], gl, H, T(0), nb.dW[l], H, cancel, threads);
     if (l > 0)  // the gradient of the layer's input: dh[l-1] = g W[l]^T
-      gemm<T>(false, true, n, w[l], H, T(1), gl, H, nb.W[l], H, T(0), nb.dh[l - 1], w[l], cancel,
-              threads);
+      gemm(false, true, n, w[l], H, T(1), gl, H, nb.W[l], H, T(0), nb.dh[l - 1], w[l], cancel,
+           threads);
     if (cancel.stopped()) return 0;
   }
   if (nb.reg != 0)
     for (int64_t l = 0; l < L; ++l)
-      value += penalty<T>(nb.W[l], w[l] * w[l + 1], nb.penalty, nb.beta, nb.reg, nb.dW[l], threads);
+      value += penalty(nb.W[l], w[l] * w[l + 1], nb.penalty, nb.beta, nb.reg, nb.dW[l], threads);
   return value;
 }
 
