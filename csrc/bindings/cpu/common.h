@@ -53,6 +53,23 @@ inline const int64_t* labels_ptr(const py::array& y, int64_t n, int64_t C) {
   return p;
 }
 
+// The row indices of a gathered batch: rows (None: every row of X, n = X.shape(0)) as a
+// contiguous int64 vector indexing X; n set to the batch size.  `keep` holds the array
+// the returned pointer points into.
+inline const int64_t* row_indices(const py::object& rows, const py::array& X, int64_t& n,
+                                  py::array& keep) {
+  n = X.shape(0);
+  if (rows.is_none()) return nullptr;
+  keep = rows.cast<py::array>();
+  if (!is<int64_t>(keep) || keep.ndim() != 1 || !(keep.flags() & py::array::c_style))
+    throw py::value_error("rows must be a contiguous int64 vector");
+  const int64_t* rp = static_cast<const int64_t*>(keep.data());
+  n = keep.shape(0);
+  for (int64_t i = 0; i < n; ++i)
+    if (rp[i] < 0 || rp[i] >= X.shape(0)) throw py::value_error("rows must index rows of X");
+  return rp;
+}
+
 inline DType dtype_of(const py::array& X, const char* name) {
   if (is<uint8_t>(X)) return DType::U8;
   if (is<float>(X)) return DType::F32;

@@ -78,18 +78,9 @@ void affine_rows(py::array X, py::object rows, double scale, py::object shift, p
   if (!out.writeable()) throw py::value_error("out must be writeable");
   const int64_t d = X.shape(1);
   const DType xt = dtype_of(X, "X");
-  const int64_t* rp = nullptr;
-  int64_t n = X.shape(0);
+  int64_t n;
   py::array r;
-  if (!rows.is_none()) {
-    r = rows.cast<py::array>();
-    if (!is<int64_t>(r) || r.ndim() != 1 || !(r.flags() & py::array::c_style))
-      throw py::value_error("rows must be a contiguous int64 vector");
-    rp = cdata<int64_t>(r);
-    n = r.shape(0);
-    for (int64_t i = 0; i < n; ++i)
-      if (rp[i] < 0 || rp[i] >= X.shape(0)) throw py::value_error("rows must index rows of X");
-  }
+  const int64_t* rp = row_indices(rows, X, n, r);
   if (out.shape(0) != n || out.shape(1) != d)
     throw py::value_error("out must be (n_rows, n_features)");
   py::array sh;

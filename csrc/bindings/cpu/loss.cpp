@@ -60,19 +60,7 @@ double linear_loss(py::array X, py::object rows, double scale, py::object shift,
   if (W.shape(0) != lb.d) throw py::value_error("W must have one row per feature of X");
   lb.C = W.shape(1);
   py::array r;
-  if (rows.is_none()) {
-    lb.rows = nullptr;
-    lb.B = X.shape(0);
-  } else {
-    r = rows.cast<py::array>();
-    if (!is<int64_t>(r) || r.ndim() != 1 || !(r.flags() & py::array::c_style))
-      throw py::value_error("rows must be a contiguous int64 vector");
-    lb.rows = cdata<int64_t>(r);
-    lb.B = r.shape(0);
-    for (int64_t i = 0; i < lb.B; ++i)
-      if (lb.rows[i] < 0 || lb.rows[i] >= X.shape(0))
-        throw py::value_error("rows must index rows of X");
-  }
+  lb.rows = row_indices(rows, X, lb.B, r);
   if (lb.B < 1) throw py::value_error("the batch is empty");
   lb.y = labels_ptr(y, lb.B, lb.C);
   lb.scale = scale;

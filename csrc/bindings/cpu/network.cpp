@@ -56,18 +56,9 @@ double network_loss(py::array X, py::object rows, double scale, py::object shift
   check_matrix(X, "X");
   const DType xt = dtype_of(X, "X");
   if (X.shape(1) != widths[0]) throw py::value_error("X must have W[0]'s rows as features");
-  const int64_t* rp = nullptr;
-  int64_t n = X.shape(0);
+  int64_t n;
   py::array r;
-  if (!rows.is_none()) {
-    r = rows.cast<py::array>();
-    if (!is<int64_t>(r) || r.ndim() != 1 || !(r.flags() & py::array::c_style))
-      throw py::value_error("rows must be a contiguous int64 vector");
-    rp = cdata<int64_t>(r);
-    n = r.shape(0);
-    for (int64_t i = 0; i < n; ++i)
-      if (rp[i] < 0 || rp[i] >= X.shape(0)) throw py::value_error("rows must index rows of X");
-  }
+  const int64_t* rp = row_indices(rows, X, n, r);
   if (n < 1) throw py::value_error("the batch is empty");
   const int64_t C = widths[L];
   const int64_t* yp = labels_ptr(y, n, C);
