@@ -169,6 +169,17 @@ def rng(request):
     return np.random.default_rng(seed)
 
 
+def pytest_configure(config):
+    """The markers, registered here rather than in pyproject.toml: CI runs a copy of tests/
+    outside the source tree, where no pyproject.toml is found."""
+    from imgclf.benchmarks.plugin import MARKERS
+
+    config.addinivalue_line("markers", "slow: end-to-end tests on full datasets (minutes)")
+    config.addinivalue_line("markers", "gpu: needs a usable CUDA GPU and imgclf._cuda")
+    for name, doc in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {doc}")
+
+
 def pytest_sessionstart(session):
     """Where CI tests an installed wheel it sets these, so that a wheel missing its compiled
     module (or a vendored library it needs) fails instead of passing on the reference, and

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -190,21 +192,59 @@ def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str 
         require_gpu()
     stage_dir = prepare_out(out, force)
     client = cluster = None
-    try:
-        client, cluster = connect(scheduler)
-        res, interrupted = _run(dataset, data_dir, quick, seed, backend, progress, stage_dir, client)
-        publish(stage_dir, out)
-    except BaseException:
-        shutil.rmtree(stage_dir, ignore_errors=True)
-        raise
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-    if interrupted:
+    with _CtrlC() as ctrl_c:
+        try:
+            client, cluster = connect(scheduler)
+            res = _run(dataset, data_dir, quick, seed, backend, progress, stage_dir, client, ctrl_c)
+            publish(stage_dir, out)
+        except BaseException:
+            shutil.rmtree(stage_dir, ignore_errors=True)
+            raise
+        finally:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+    if res["interrupted"]:
         raise KeyboardInterrupt(f"imgclf run interrupted {res['interrupted']}; partial report in {out}")
+    if ctrl_c.pressed:
+        raise KeyboardInterrupt(f"imgclf run: Ctrl-C came after the last stage had finished; the report "
+                                f"in {out} is complete")
     return res
+
+
+class _CtrlC:
+    """Ctrl-C (SIGINT) during ``imgclf run``: while the stages run it raises KeyboardInterrupt
+    as usual, so the stage stops where it is; once :meth:`hold` is called (the stages are over
+    and the report is being written) it is only counted in ``pressed``, so a late Ctrl-C
+    cannot lose the report of what finished.  Figures stop being drawn once it is pressed.
+
+    Installed only in the main thread and only over Python's default handler; a handler the
+    caller installed is left alone."""
+
+    def __init__(self):
+        self.holding = False
+        self.pressed = 0
+        self._old = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+    def _handler(self, signum, frame):
+        if not self.holding:
+            raise KeyboardInterrupt
+        self.pressed += 1
+
+    def hold(self):
+        self.holding = True
 
 
 class NoGPUError(RuntimeError):
@@ -224,7 +264,8 @@ def require_gpu() -> None:
         raise NoGPUError(f"backend 'cuda' needs a usable GPU, and there is none: {why}")
 
 
-def _run(dataset, data_dir, quick, seed, backend, progress, out, client=None):
+def _run(dataset, data_dir, quick, seed, backend, progress, out, client=None, ctrl_c=None):
+    ctrl_c = _CtrlC() if ctrl_c is None else ctrl_c
     t_all = time.perf_counter()
     gpu = backend == "cuda"
     be = "cuda" if gpu else _backend.resolve(backend)
@@ -342,7 +383,9 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out, client=None):
         rows.append(row)
         confusions["Softmax on features"] = pred
         _log(f"  features: {F.shape[1]} per image ({feat_s:.1f}s)")
+        ctrl_c.hold()  # from here on Ctrl-C is counted, not raised: the report gets written
     except KeyboardInterrupt:
+        ctrl_c.hold()
         res["interrupted"] = stage
         _log(f"imgclf run: interrupted {stage}; writing the report of what finished")
 
@@ -354,14 +397,17 @@ def _run(dataset, data_dir, quick, seed, backend, progress, out, client=None):
     res["seconds"] = time.perf_counter() - t_all
 
     net = models.get("3-layer net", models.get("TwoLayerNet"))
-    figures = (_figures(out, res, models.get("Softmax"), tuple(res["image_shape"]), res["classes"], net)
-               if rows else [])
+    figures = (_figures(out, res, models.get("Softmax"), tuple(res["image_shape"]), res["classes"], net,
+                        stop=lambda: ctrl_c.pressed > 0) if rows else [])
+    if ctrl_c.pressed and not res["interrupted"]:
+        res["interrupted"] = "while drawing the figures"
+        _log("imgclf run: interrupted while drawing the figures; writing the report without the rest")
     res["figures"] = figures
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(res, f, indent=1, default=_json_default)
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(_markdown(res))
-    return res, res["interrupted"] is not None
+    return res
 
 
 def _val_curve(model, cls, Xa, ya, Xv, yv, epochs, seed):
@@ -405,7 +451,10 @@ def table(res: dict) -> str:
 
 def _markdown(res):
     out = [f"# imgclf report: {res['dataset']}", ""]
-    if res.get("interrupted"):
+    if res.get("interrupted") == "while drawing the figures":
+        out += ["**Interrupted (Ctrl-C) while drawing the figures**: every stage finished and is "
+                "reported below; the figures not yet drawn are missing.", ""]
+    elif res.get("interrupted"):
         out += [f"**Interrupted (Ctrl-C) {res['interrupted']}**: only the stages that finished are "
                 "reported below.", ""]
     if "n_train" not in res:
@@ -434,13 +483,14 @@ def _markdown(res):
                          "confusion.png")]:
         if name in res.get("figures", []):
             out += [f"## {title}", "", f"![{title}]({name})", ""]
-    if not res.get("figures"):
+    if not res.get("figures") and res.get("interrupted") != "while drawing the figures":
         out += ["(figures need matplotlib: pip install matplotlib)", ""]
     return "\n".join(out)
 
 
-def _figures(out, res, softmax, shape, classes, net=None):
-    """Write the report's figures into ``out``; returns their file names."""
+def _figures(out, res, softmax, shape, classes, net=None, stop=lambda: False):
+    """Write the report's figures into ``out``; returns their file names.  Stops early, with
+    the ones written so far, once ``stop()`` is true (Ctrl-C)."""
     try:
         import matplotlib
 
@@ -450,10 +500,13 @@ def _figures(out, res, softmax, shape, classes, net=None):
         _log(f"  no figures: matplotlib did not import ({exc})")
         return []
     made = []
-    for name, fig in report_figures(res, softmax, shape, classes, net=net).items():
-        fig.savefig(os.path.join(out, name), dpi=110)
+    for name, fig in _each_figure(res, softmax, shape, classes, net):
+        if not stop():
+            fig.savefig(os.path.join(out, name), dpi=110)
+            made.append(name)
         plt.close(fig)
-        made.append(name)
+        if stop():  # Ctrl-C: the figures drawn so far are kept
+            break
     return made
 
 
@@ -465,11 +518,15 @@ def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None
     first-layer weights of a trained :class:`imgclf.NeuralNet`, one image per hidden unit,
     the first 40, when ``net`` is given) and confusion.png.
     ``res`` is the results dict that :func:`run_pipeline` returns."""
+    return dict(_each_figure(res, softmax, shape, classes, net))
+
+
+def _each_figure(res, softmax, shape, classes, net):
+    """The figures of :func:`report_figures`, one (name, Figure) at a time."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     classes = list(res["classes"] if classes is None else classes)
-    figs = {}
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ks = sorted({k for c in res["knn_cv"].values() for k in c["ks"]})
@@ -483,7 +540,7 @@ def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    figs["knn_cv.png"] = fig
+    yield "knn_cv.png", fig
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name, h in res["histories"].items():
@@ -511,14 +568,14 @@ def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None
         a.grid(alpha=0.3)
     fig.suptitle(f"Training on {res['dataset']} (the chosen settings of each model)")
     fig.tight_layout()
-    figs["training.png"] = fig
+    yield "training.png", fig
 
     if softmax is not None and shape is not None:
         T = softmax.templates(shape)
         fig = _image_grid(plt, T, (1.3, 1.5), [str(c)[:12] for c in classes])
         fig.suptitle("Softmax weights as one template image per class")
         fig.tight_layout()
-        figs["templates.png"] = fig
+        yield "templates.png", fig
 
     if net is not None and shape is not None:
         T = net.first_layer_weights(shape)[:40]
@@ -527,11 +584,10 @@ def report_figures(res: dict, softmax: Any = None, shape: tuple[int, ...] | None
         fig.suptitle(f"First-layer weights of the network (hidden={hidden}): {len(T)} of "
                      f"{net.model_.params['W1'].shape[1]} units")
         fig.tight_layout()
-        figs["weights.png"] = fig
+        yield "weights.png", fig
 
-    figs["confusion.png"] = _confusion_figure(np.asarray(res["confusion"]["matrix"]), classes,
+    yield "confusion.png", _confusion_figure(np.asarray(res["confusion"]["matrix"]), classes,
                                               f"{res['confusion']['model']} on the {res['dataset']} test set")
-    return figs
 
 
 def _confusion_figure(cm, classes, title):
