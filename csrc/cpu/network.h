@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "imgclf/common.h"
+#include "optim.h"
 
 namespace imgclf {
 namespace cpu {
@@ -56,9 +57,35 @@ template <class T> struct NetBatch {
 using NetworkLossF32 = double (*)(const NetBatch<float>& nb, Cancel& cancel, int threads);
 using NetworkLossF64 = double (*)(const NetBatch<double>& nb, Cancel& cancel, int threads);
 
+// Training steps on consecutive minibatches, each one network_loss and one optimizer step:
+// batch k is rows[k * batch, min((k + 1) * batch, n_rows)) of nb (nb.rows and nb.y point at
+// the first batch's rows and labels; nb.n, nb.rows, nb.y and nb.seeds move batch by batch),
+// with the dropout seeds seeds[k * (L - 1) ...] (null: no dropout).  After its loss, the
+// step hyper[k] updates every tensors[t] (weights and biases, their gradients in nb.dW /
+// nb.db), then max_norm > 0 scales down every weight matrix's too-long columns.  losses[k]
+// is batch k's loss.  Stops before the step of a batch whose loss is not finite (its loss
+// written) or when cancel stops; returns the batches stepped.
+template <class T> struct NetTrain {
+  int64_t count;
+  int64_t batch;
+  int64_t n_rows;
+  const OptimHyper* hyper;
+  const OptimTensor<T>* tensors;
+  int64_t n_tensors;
+  double max_norm;
+  const uint64_t* seeds;
+  double* losses;
+};
+using NetworkTrainF32 = int64_t (*)(const NetBatch<float>& nb, const NetTrain<float>& tr,
+                                    Cancel& cancel, int threads);
+using NetworkTrainF64 = int64_t (*)(const NetBatch<double>& nb, const NetTrain<double>& tr,
+                                    Cancel& cancel, int threads);
+
 struct NetworkOps {
   NetworkLossF32 network_loss_f32;
   NetworkLossF64 network_loss_f64;
+  NetworkTrainF32 network_train_f32;
+  NetworkTrainF64 network_train_f64;
 };
 
 }  // namespace cpu

@@ -5,6 +5,8 @@
 #error "define IMGCLF_ISA before including network_impl.h"
 #endif
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 
@@ -21,6 +23,7 @@ namespace IMGCLF_ISA {
 extern const DenseOps dense_table;
 extern const LossOps loss_table;
 extern const RegularizeOps regularize_table;
+extern const OptimOps optim_table;
 
 namespace network_detail {
 template <class T, class F32, class F64> constexpr auto pick(F32 f32, F64 f64) {
@@ -84,6 +87,36 @@ template <class T> static double network_loss(const NetBatch<T>& nb, Cancel& can
   return value;
 }
 
+// One optimizer step per batch after its loss, all in this call (network.h, NetTrain): the
+// same kernels, through the same tables, as network_loss followed by optim_step and
+// max_norm from Python, without returning to Python between batches.
+template <class T> static int64_t network_train(const NetBatch<T>& first, const NetTrain<T>& tr,
+                                                Cancel& cancel, int threads) {
+  using network_detail::pick;
+  const auto step = pick<T>(optim_table.optim_step_f32, optim_table.optim_step_f64);
+  const auto max_norm = pick<T>(regularize_table.max_norm_f32, regularize_table.max_norm_f64);
+  NetBatch<T> nb = first;
+  const int64_t hidden = nb.L - 1;
+  for (int64_t k = 0; k < tr.count; ++k) {
+    const int64_t off = k * tr.batch;
+    nb.n = std::min(tr.batch, tr.n_rows - off);
+    nb.rows = first.rows + off;
+    nb.y = first.y + off;
+    nb.seeds = tr.seeds ? tr.seeds + k * hidden : nullptr;
+    const double value = network_loss(nb, cancel, threads);
+    if (cancel.stopped()) return k;
+    tr.losses[k] = value;
+    if (!std::isfinite(value)) return k;
+    step(tr.hyper[k], tr.tensors, tr.n_tensors, threads);
+    if (tr.max_norm > 0)
+      for (int64_t l = 0; l < nb.L; ++l)
+        max_norm(const_cast<T*>(nb.W[l]), nb.widths[l], nb.widths[l + 1], tr.max_norm, threads);
+    cancel.poll();
+    if (cancel.stopped()) return k + 1;
+  }
+  return tr.count;
+}
+
 static double network_loss_f32(const NetBatch<float>& nb, Cancel& cancel, int threads) {
   return network_loss(nb, cancel, threads);
 }
@@ -91,10 +124,21 @@ static double network_loss_f64(const NetBatch<double>& nb, Cancel& cancel, int t
   return network_loss(nb, cancel, threads);
 }
 
+static int64_t network_train_f32(const NetBatch<float>& nb, const NetTrain<float>& tr,
+                                 Cancel& cancel, int threads) {
+  return network_train(nb, tr, cancel, threads);
+}
+static int64_t network_train_f64(const NetBatch<double>& nb, const NetTrain<double>& tr,
+                                 Cancel& cancel, int threads) {
+  return network_train(nb, tr, cancel, threads);
+}
+
 static constexpr NetworkOps network_ops() {
   NetworkOps o{};
   o.network_loss_f32 = network_loss_f32;
   o.network_loss_f64 = network_loss_f64;
+  o.network_train_f32 = network_train_f32;
+  o.network_train_f64 = network_train_f64;
   return o;
 }
 

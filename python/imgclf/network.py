@@ -116,14 +116,25 @@ class NetModel:
         """Mean data loss + penalty on a minibatch, and the gradient of every parameter.
         ``dropout_seeds`` (one per hidden layer) fixes the dropout masks (a gradient check
         needs the same masks in every evaluation); by default they are drawn afresh."""
-        P = self.params
         seeds = None
         if self.dropout > 0:
             seeds = (self._drop_rng.integers(0, 2**63, self.n_hidden) if dropout_seeds is None
                      else np.asarray(dropout_seeds, dtype=np.uint64).reshape(self.n_hidden))
         n_layers = self.n_hidden + 1
-        W = [P[f"W{i}"] for i in range(1, n_layers + 1)]
-        b = [P[f"b{i}"] for i in range(1, n_layers + 1)]
+        X, W, b, kw = self._net_args(X, rows)
+        # the whole batch in one op (one kernel call on the CPU); scratch kept in _scratch
+        value, dW, db = ops.network_loss(X, y, W, b, seeds=seeds, **kw)
+        g = {}
+        for i in range(n_layers):
+            g[f"W{i + 1}"], g[f"b{i + 1}"] = dW[i], db[i]
+        return value, g
+
+    def _net_args(self, X, rows):
+        """What network_loss and network_train share: the layer lists, the input transform
+        and the loss settings."""
+        n_layers = self.n_hidden + 1
+        W = [self.params[f"W{i}"] for i in range(1, n_layers + 1)]
+        b = [self.params[f"b{i}"] for i in range(1, n_layers + 1)]
         pre = self.preprocess
         scale, shift = 1.0, None
         if pre is not None and hasattr(pre, "scale") and hasattr(pre, "shift"):
@@ -131,15 +142,43 @@ class NetModel:
         elif pre is not None:  # any other callable: it gathers the batch, the op takes all rows
             X, rows = pre(X, W[0].dtype, rows, None), None
         reg = float(self.reg or 0.0)
-        # the whole batch in one op (one kernel call on the CPU); scratch kept in _scratch
-        value, dW, db = ops.network_loss(
-            X, y, W, b, rows=rows, scale=scale, shift=shift, activation=self.activation, slope=self.slope,
-            loss=self.loss_name, margin=self.margin, reg=reg, penalty=self.penalty if reg else "l2",
-            beta=self.beta, dropout=self.dropout, seeds=seeds, workspace=self.__dict__.setdefault("_scratch", {}))
-        g = {}
-        for i in range(n_layers):
-            g[f"W{i + 1}"], g[f"b{i + 1}"] = dW[i], db[i]
-        return value, g
+        kw = dict(rows=rows, scale=scale, shift=shift, activation=self.activation, slope=self.slope,
+                  loss=self.loss_name, margin=self.margin, reg=reg, penalty=self.penalty if reg else "l2",
+                  beta=self.beta, dropout=self.dropout, workspace=self.__dict__.setdefault("_scratch", {}))
+        return X, W, b, kw
+
+    def train_steps(self, X: ArrayLike, y: ArrayLike, rows: ArrayLike, batch_size: int,
+                    optimizer: Any) -> np.ndarray | None:
+        """Steps of ``optimizer`` on the consecutive minibatches of ``rows`` (``batch_size``
+        rows each), max-norm after each, in one :func:`imgclf.ops.network_train` call (one
+        kernel call on the CPU); ``y``: the labels of all of X.  Returns the batches'
+        losses, with a non-finite one last when it stopped there, or None when this cannot
+        be done in one call (an optimizer whose update is not one of imgclf's step ops, or
+        a preprocess callable): then step batch by batch with :meth:`loss`."""
+        op = optimizer._as_op() if hasattr(optimizer, "_as_op") else None
+        pre = self.preprocess
+        if op is None or (pre is not None and not (hasattr(pre, "scale") and hasattr(pre, "shift"))):
+            return None
+        kind, hyper = op
+        X, W, b, kw = self._net_args(X, rows)
+        keys = list(self.params)
+        st = optimizer._states(keys, [self.params[k] for k in keys])
+        n_layers = self.n_hidden + 1
+        states = [([col[keys.index(f"W{i}")] for i in range(1, n_layers + 1)],
+                   [col[keys.index(f"b{i}")] for i in range(1, n_layers + 1)]) for col in st]
+        count = -(-len(rows) // int(batch_size))
+        seeds = None
+        if self.dropout > 0:  # the draws loss() would make, batch by batch
+            seeds = np.stack([self._drop_rng.integers(0, 2**63, self.n_hidden) for _ in range(count)])
+        try:
+            losses = ops.network_train(X, y, W, b, batch_size=batch_size, optimizer=kind, hyper=hyper,
+                                       states=states, step=optimizer.steps + 1, max_norm=self.max_norm,
+                                       seeds=seeds, **kw)
+        except KeyboardInterrupt as exc:
+            optimizer.steps += len(getattr(exc, "losses", ()))
+            raise
+        optimizer.steps += len(losses) - (len(losses) > 0 and not np.isfinite(losses[-1]))
+        return losses
 
     def after_step(self) -> None:
         """The max-norm constraint (when set), applied to every weight matrix after a step."""

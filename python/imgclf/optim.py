@@ -67,6 +67,13 @@ class Optimizer:
         self.steps += 1
         self._update(p, g, self._states(keys, p))
 
+    def _as_op(self) -> tuple[str, dict] | None:
+        """(name of an imgclf.ops step op, its keyword arguments) when this optimizer's
+        update is exactly that op with the state it keeps (so that a model can take many
+        steps in one call, :func:`imgclf.ops.network_train`); None otherwise, as for a
+        subclass with its own update."""
+        return None
+
     def reset(self) -> None:
         """Forget the state (moments, caches) and the step count."""
         self.state.clear()
@@ -94,6 +101,13 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.n_states = 1 if self.momentum > 0 else 0
 
+    def _as_op(self):
+        if type(self)._update is not SGD._update:
+            return None
+        if self.momentum == 0:
+            return "sgd", {"lr": self.lr}
+        return ("nesterov" if self.nesterov else "momentum"), {"lr": self.lr, "rho": self.momentum}
+
     def _update(self, p, g, st):
         if self.momentum == 0:
             ops.sgd_step(p, g, lr=self.lr)
@@ -112,6 +126,9 @@ class AdaGrad(Optimizer):
         super().__init__(lr)
         self.eps = _positive(eps, "eps", allow_zero=True)
 
+    def _as_op(self):
+        return ("adagrad", {"lr": self.lr, "eps": self.eps}) if type(self)._update is AdaGrad._update else None
+
     def _update(self, p, g, st):
         ops.adagrad_step(p, g, st[0], lr=self.lr, eps=self.eps)
 
@@ -125,6 +142,11 @@ class RMSProp(Optimizer):
         super().__init__(lr)
         self.decay = float(decay)
         self.eps = _positive(eps, "eps", allow_zero=True)
+
+    def _as_op(self):
+        if type(self)._update is not RMSProp._update:
+            return None
+        return "rmsprop", {"lr": self.lr, "decay": self.decay, "eps": self.eps}
 
     def _update(self, p, g, st):
         ops.rmsprop_step(p, g, st[0], lr=self.lr, decay=self.decay, eps=self.eps)
@@ -141,6 +163,12 @@ class Adam(Optimizer):
         self.beta1, self.beta2 = float(beta1), float(beta2)
         self.eps = _positive(eps, "eps", allow_zero=True)
         self.weight_decay = _positive(weight_decay, "weight_decay", allow_zero=True)
+
+    def _as_op(self):
+        if type(self)._update is not Adam._update:
+            return None
+        return "adam", {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
+                        "weight_decay": self.weight_decay}
 
     def _update(self, p, g, st):
         ops.adam_step(p, g, st[0], st[1], step=self.steps, lr=self.lr, beta1=self.beta1,

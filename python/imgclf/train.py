@@ -8,6 +8,11 @@ A model for the Trainer has:
   predict(X)        -> integer class indices (for the accuracies in the history)
   after_step()      optional: called after every optimizer step (a constraint such as
                     max-norm projects the parameters there)
+  train_steps(X, y, rows, batch_size, optimizer)
+                    optional (with accepts_rows): the steps of the consecutive minibatches
+                    of rows in one call, after_step's work included; returns their losses
+                    (a non-finite one last where it stopped), or None to be stepped batch
+                    by batch (NetModel: one imgclf.ops.network_train call)
 
 Data on a GPU (CuPy arrays or torch CUDA tensors, with the model's parameters moved there
 by ``model.to(cupy)``) trains there: the minibatch indices are drawn on the host (the same
@@ -27,6 +32,10 @@ from numpy.typing import ArrayLike
 from . import _gpu
 from ._validation import array_module
 from .optim import Optimizer, make_optimizer
+
+# minibatches per call of a model's train_steps: the progress bar moves and Python runs
+# once per this many steps
+STEPS_PER_CALL = 32
 
 __all__ = ["Trainer"]
 
@@ -94,6 +103,10 @@ class Trainer:
             return self.model.loss(X, y[idx], rows=idx)
         return self.model.loss(X[idx], y[idx])
 
+    def _diverged(self, loss, epoch):
+        raise FloatingPointError(f"the training loss became {loss} at epoch {epoch + 1}: the model diverged; "
+                                 f"lower the learning rate (now {self.optimizer.lr:g})")
+
     def _accuracy(self, X, y):
         return float((self.model.predict(X) == y).mean())
 
@@ -117,6 +130,9 @@ class Trainer:
             raise ValueError("X_val and y_val must both be given, with the same length")
         h = self.history
         after_step = getattr(self.model, "after_step", None)
+        # a model that takes many steps in one call (NetModel.train_steps: one kernel call on
+        # the CPU, the same arithmetic as batch by batch, without Python between batches)
+        steps = getattr(self.model, "train_steps", None) if getattr(self.model, "accepts_rows", False) else None
         sub = self.rng.choice(n, size=min(n, self.train_acc_samples), replace=False)
         sub.sort()
         sub = dev(sub)
@@ -131,20 +147,38 @@ class Trainer:
         try:
             for epoch in range(self.epochs):
                 order = self.rng.permutation(n)
-                for s in range(0, n, self.batch_size):
+                s = 0
+                while s < n:
+                    if steps is not None:  # many batches in one call
+                        idx = dev(order[s : s + self.batch_size * STEPS_PER_CALL])
+                        try:
+                            losses = steps(X, y, idx, self.batch_size, self.optimizer)
+                        except KeyboardInterrupt as exc:
+                            h["loss"].extend(float(v) for v in getattr(exc, "losses", ()))
+                            raise
+                        if losses is None:  # this model and optimizer cannot: batch by batch
+                            steps = None
+                            continue
+                        bad = len(losses) > 0 and not np.isfinite(losses[-1])
+                        h["loss"].extend(float(v) for v in losses[: len(losses) - bad])
+                        if bar is not None:
+                            bar.update(len(losses) - bad)
+                        if bad:
+                            self._diverged(float(losses[-1]), epoch)
+                        s += len(idx)
+                        continue
                     idx = dev(order[s : s + self.batch_size])
                     loss, grads = self._batch_loss(X, y, idx)
                     loss = float(loss)  # (on a GPU: the one synchronization of a step)
                     if not np.isfinite(loss):
-                        raise FloatingPointError(
-                            f"the training loss became {loss} at epoch {epoch + 1}: the model diverged; "
-                            f"lower the learning rate (now {self.optimizer.lr:g})")
+                        self._diverged(loss, epoch)
                     self.optimizer.step(self.model.params, grads)
                     if after_step is not None:
                         after_step()
                     h["loss"].append(loss)
                     if bar is not None:
                         bar.update(1)
+                    s += self.batch_size
                 h["lr"].append(self.optimizer.lr)
                 h["train_acc"].append(self._accuracy(X[sub], y[sub]))
                 if has_val:

@@ -14,7 +14,7 @@ def test_every_op_has_a_reference_and_is_public():
     # every public function reaches a registered op (aliases reach theirs)
     reached = {"class_loss", "optim_step", "dropout"}
     for name in ("pairwise_distances", "knn", "vote", "penalty", "linear_loss", "gemm", "bias_act",
-                 "act_backward", "affine_rows", "max_norm", "network_loss"):
+                 "act_backward", "affine_rows", "max_norm", "network_loss", "network_train"):
         assert name in dispatch.OPS and name in public
         reached.add(name)
     assert reached == set(dispatch.OPS)

@@ -5,9 +5,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "../enums.h"
 #include "kernels.h"
@@ -100,6 +102,34 @@ template <class T, class F32, class F64> auto pick(F32 f32, F64 f64) {
 
 template <class T> T* data(py::array& a) { return static_cast<T*>(a.mutable_data()); }
 template <class T> const T* cdata(const py::array& a) { return static_cast<const T*>(a.data()); }
+
+// The threads of one step write every param and state while reading every grad: an array
+// that overlaps another one it writes or reads (the same array twice, m is v, overlapping
+// views) would race.  Contiguous arrays overlap exactly when their byte ranges do.
+template <class T> void check_no_overlap(const std::vector<cpu::OptimTensor<T>>& ts) {
+  struct Span {
+    uintptr_t lo, hi;
+    bool written;
+  };
+  std::vector<Span> sp;
+  auto add = [&](const T* p, int64_t n, bool w) {
+    if (p && n > 0) sp.push_back({uintptr_t(p), uintptr_t(p + n), w});
+  };
+  for (const auto& t : ts) {
+    add(t.w, t.n, true);
+    add(t.g, t.n, false);
+    add(t.s1, t.n, true);
+    add(t.s2, t.n, true);
+  }
+  std::sort(sp.begin(), sp.end(), [](const Span& a, const Span& b) { return a.lo < b.lo; });
+  uintptr_t end_any = 0, end_written = 0;
+  for (const Span& s : sp) {
+    if (s.lo < end_written || (s.written && s.lo < end_any))
+      throw py::value_error("params, grads and states must not share memory");
+    end_any = std::max(end_any, s.hi);
+    if (s.written) end_written = std::max(end_written, s.hi);
+  }
+}
 
 // Runs f(cancel) without the GIL; Ctrl-C (seen by the calling thread) stops it and raises.
 template <class F> auto interruptible(F f) {

@@ -10,34 +10,6 @@ namespace imgclf {
 namespace bindings {
 namespace {
 
-// The threads of one step write every param and state while reading every grad: an array
-// that overlaps another one it writes or reads (the same array twice, m is v, overlapping
-// views) would race.  Contiguous arrays overlap exactly when their byte ranges do.
-template <class T> void check_no_overlap(const std::vector<cpu::OptimTensor<T>>& ts) {
-  struct Span {
-    uintptr_t lo, hi;
-    bool written;
-  };
-  std::vector<Span> sp;
-  auto add = [&](const T* p, int64_t n, bool w) {
-    if (p && n > 0) sp.push_back({uintptr_t(p), uintptr_t(p + n), w});
-  };
-  for (const auto& t : ts) {
-    add(t.w, t.n, true);
-    add(t.g, t.n, false);
-    add(t.s1, t.n, true);
-    add(t.s2, t.n, true);
-  }
-  std::sort(sp.begin(), sp.end(), [](const Span& a, const Span& b) { return a.lo < b.lo; });
-  uintptr_t end_any = 0, end_written = 0;
-  for (const Span& s : sp) {
-    if (s.lo < end_written || (s.written && s.lo < end_any))
-      throw py::value_error("params, grads and states must not share memory");
-    end_any = std::max(end_any, s.hi);
-    if (s.written) end_written = std::max(end_written, s.hi);
-  }
-}
-
 // Every array is checked (type, dtype, shape, contiguity, writeability, overlap) before
 // the kernel writes any.
 template <class T>

@@ -11,7 +11,8 @@ csrc/cuda/<family>.cu, csrc/bindings/{cpu,cuda}/<family>.cpp, tests/ops/test_<fa
   (and ``bias_relu``, ``relu_backward``)
 * :mod:`~imgclf.ops.regularize` -- ``max_norm``, ``dropout``
 * :mod:`~imgclf.ops.network` -- ``network_loss`` (a fully connected network's minibatch:
-  every layer, forward and backward, in one call)
+  every layer, forward and backward, in one call), ``network_train`` (consecutive
+  minibatches, each its loss and an optimizer step, in one call)
 
 Every function takes NumPy arrays (or CuPy arrays, or torch tensors), checks them once, and
 runs the first backend of :mod:`imgclf.ops.dispatch` that takes them: the compiled CPU
@@ -44,12 +45,12 @@ from . import dispatch
 from .dense import ACTIVATIONS, act_backward, affine_rows, bias_act, bias_relu, gemm, relu_backward
 from .knn import METRICS, knn, pairwise_distances, vote
 from .loss import LOSSES, PENALTIES, linear_loss, penalty, softmax_loss, svm_loss
-from .network import network_loss
+from .network import network_loss, network_train
 from .optim import adagrad_step, adam_step, momentum_step, nesterov_step, rmsprop_step, sgd_step
 from .regularize import dropout, max_norm
 
 __all__ = ["pairwise_distances", "knn", "vote", "softmax_loss", "svm_loss", "penalty", "linear_loss",
            "sgd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step",
            "gemm", "bias_act", "act_backward", "bias_relu", "relu_backward", "affine_rows", "max_norm", "dropout",
-           "network_loss",
+           "network_loss", "network_train",
            "dispatch", "METRICS", "LOSSES", "PENALTIES", "ACTIVATIONS"]

@@ -46,6 +46,10 @@ def check_penalty(penalty: str, reg: float, beta: float) -> tuple[float, float]:
 
 # ---- softmax / SVM over class scores --------------------------------------------------------------
 
+class NonFiniteScores(ValueError):
+    """The class scores given to a loss hold NaN or infinity (a diverged model)."""
+
+
 def _scores_and_labels(scores, y):
     xp = _reference.get_xp(scores) if hasattr(scores, "shape") else np
     S = xp.asarray(scores)
@@ -57,7 +61,7 @@ def _scores_and_labels(scores, y):
         S = S.astype(np.float64)
     S = xp.ascontiguousarray(S)
     if xp is np and not bool(np.isfinite(S).all()):  # (on a GPU this check would synchronize)
-        raise ValueError("scores contains NaN or infinity (a diverged model? lower the learning rate)")
+        raise NonFiniteScores("scores contains NaN or infinity (a diverged model? lower the learning rate)")
     Y = class_labels(y, S.shape[0], S.shape[1], xp)
     return S, Y
 

@@ -1,5 +1,6 @@
 """The network family: the loss and gradients of a fully connected network on one
-minibatch, every layer in one call.
+minibatch, every layer in one call (network_loss); training steps on consecutive
+minibatches, each its loss and one optimizer step, in one call (network_train).
 
 Layers: this module -> imgclf._cpu.network_loss (csrc/bindings/cpu/network.cpp) ->
 csrc/cpu/network_impl.h, which composes the dense, loss and regularize kernels of one SIMD
@@ -22,18 +23,22 @@ from .._validation import (
     array_module,
     as_matrix,
     check_choice,
+    check_int,
     check_real,
     class_labels,
     int_rows,
 )
 from .dense import ACTIVATIONS, act_backward, affine_rows, bias_act, gemm
 from .dispatch import Array, Op, enum
-from .loss import LOSSES, PENALTIES, penalty, softmax_loss, svm_loss
+from .loss import LOSSES, PENALTIES, NonFiniteScores, penalty, softmax_loss, svm_loss
+from .optim import STATE_NAMES, _step, kernel_hyper
 from .regularize import dropout as dropout_op
+from .regularize import max_norm as max_norm_op
 
-__all__ = ["network_loss"]
+__all__ = ["network_loss", "network_train"]
 
 NETWORK_LOSS = Op("network_loss")
+NETWORK_TRAIN = Op("network_train")
 
 
 def _buf(ws, name, shape, dtype, xp):
@@ -130,26 +135,9 @@ def _network_loss_reference(X, y, W, b, rows, h, ws):
     return _compose(X, y, W, b, rows, h, ws, "numpy" if array_module(W[0]) is np else "auto")
 
 
-@_gpu.accepts_torch
-def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Array | None = None,
-                 scale: float = 1.0, shift: Array | None = None, activation: str = "relu", slope: float = 0.01,
-                 loss: str = "softmax", margin: float = 1.0, reg: float = 0.0, penalty: str = "l2",
-                 beta: float = 0.5, dropout: float = 0.0, seeds: Array | None = None,
-                 workspace: dict[str, Any] | None = None, backend: str = "auto") -> tuple[float, list, list]:
-    """Mean loss (+ ``reg`` times the penalty of every weight matrix) of a fully connected
-    network on the minibatch ``x = scale * X[rows] - shift``, and the gradient of every
-    weight and bias.  Returns ``(loss, dW, db)`` (lists, one array per layer).
-
-    Layers: W[l] (widths[l], widths[l+1]), b[l] (widths[l+1],), one float dtype; the hidden
-    layers (all but the last) are ``act(in W + b)`` with ``activation`` ("relu",
-    "leaky_relu" with ``slope``, "tanh", "sigmoid"), followed while training by inverted
-    dropout of probability ``dropout`` with the mask of ``seeds[l]`` (one seed per hidden
-    layer, :func:`imgclf.ops.dropout`); the last layer gives the class scores for ``loss``
-    ("softmax", "svm", "squared_svm"; ``margin``).  ``penalty`` / ``beta``: as
-    :func:`imgclf.ops.penalty`.  ``workspace``: a dict the caller keeps between calls, where
-    the op keeps its scratch buffers (the layer activations of the last call are there as
-    "h1", "h2", ...).  On the compiled CPU backend the whole batch is one kernel call.
-    """
+def _checked(X, y, W, b, rows, scale, shift, activation, slope, loss, margin, reg, penalty, beta, dropout, seeds,
+             workspace, batch):
+    """network_loss's and network_train's arguments, checked (batch None: network_loss)."""
     if not isinstance(W, (list, tuple)) or not isinstance(b, (list, tuple)) or len(W) < 1 or len(b) != len(W):
         raise ValueError("W and b must be lists of the same length >= 1 (one weight matrix and bias per layer)")
     xp = array_module(W[0])
@@ -176,7 +164,12 @@ def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Ar
     n = X.shape[0] if rows is None else rows.shape[0]
     if n == 0:
         raise ValueError("the minibatch is empty")
-    y = class_labels(y, n, W[-1].shape[1], xp=xp)
+    if batch is None:  # network_loss: one label per row of the batch
+        y = class_labels(y, n, W[-1].shape[1], xp=xp)
+    else:  # network_train: one label per row of X
+        y = class_labels(y, X.shape[0], W[-1].shape[1], xp=xp)
+        if rows is not None:
+            y = y[rows]
     if shift is not None:
         shift = xp.ascontiguousarray(xp.asarray(shift), dtype=dt).reshape(-1)
         if shift.shape[0] != X.shape[1]:
@@ -190,12 +183,16 @@ def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Ar
     if p > 0:
         if seeds is None:
             raise ValueError("dropout > 0 needs seeds (one per hidden layer)")
-        s = _gpu.to_host(seeds).reshape(-1)  # host values (CuPy ones copied)
+        s = np.asarray(_gpu.to_host(seeds)).reshape(-1)  # host values (CuPy ones copied)
         if s.dtype.kind not in "iu" or (s.dtype.kind == "i" and bool((s < 0).any())):
             raise ValueError("seeds must be non-negative integers below 2**64, one per hidden layer")
         seeds = s.astype(np.uint64)
-        if seeds.shape[0] != len(W) - 1:
-            raise ValueError(f"seeds must hold one seed per hidden layer ({len(W) - 1}), got {seeds.shape[0]}")
+        count = 1 if batch is None else -(-n // batch)
+        if seeds.shape[0] != count * (len(W) - 1):
+            what = "one seed per hidden layer" if batch is None else "one row per batch, one column per hidden layer"
+            raise ValueError(f"seeds must hold {what} ({count * (len(W) - 1)} in all), got {seeds.shape[0]}")
+        if batch is not None:
+            seeds = seeds.reshape(count, len(W) - 1)
     else:
         seeds = None
     h = {"scale": check_real(scale, "scale"), "shift": shift, "activation": activation,
@@ -211,4 +208,164 @@ def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Ar
             X = X.copy()
         if shift is not None and any(np.may_share_memory(shift, v) for v in held):
             h["shift"] = shift.copy()
+    return X, y, W, b, rows, h, ws
+
+
+@_gpu.accepts_torch
+def network_loss(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Array | None = None,
+                 scale: float = 1.0, shift: Array | None = None, activation: str = "relu", slope: float = 0.01,
+                 loss: str = "softmax", margin: float = 1.0, reg: float = 0.0, penalty: str = "l2",
+                 beta: float = 0.5, dropout: float = 0.0, seeds: Array | None = None,
+                 workspace: dict[str, Any] | None = None, backend: str = "auto") -> tuple[float, list, list]:
+    """Mean loss (+ ``reg`` times the penalty of every weight matrix) of a fully connected
+    network on the minibatch ``x = scale * X[rows] - shift``, and the gradient of every
+    weight and bias.  Returns ``(loss, dW, db)`` (lists, one array per layer).
+
+    Layers: W[l] (widths[l], widths[l+1]), b[l] (widths[l+1],), one float dtype; the hidden
+    layers (all but the last) are ``act(in W + b)`` with ``activation`` ("relu",
+    "leaky_relu" with ``slope``, "tanh", "sigmoid"), followed while training by inverted
+    dropout of probability ``dropout`` with the mask of ``seeds[l]`` (one seed per hidden
+    layer, :func:`imgclf.ops.dropout`); the last layer gives the class scores for ``loss``
+    ("softmax", "svm", "squared_svm"; ``margin``).  ``penalty`` / ``beta``: as
+    :func:`imgclf.ops.penalty`.  ``workspace``: a dict the caller keeps between calls, where
+    the op keeps its scratch buffers (the layer activations of the last call are there as
+    "h1", "h2", ...).  On the compiled CPU backend the whole batch is one kernel call.
+    """
+    X, y, W, b, rows, h, ws = _checked(X, y, W, b, rows, scale, shift, activation, slope, loss, margin, reg,
+                                       penalty, beta, dropout, seeds, workspace, batch=None)
     return NETWORK_LOSS.run(backend, W[0], X, y, W, b, rows, h, ws)
+
+
+def _interleave(W, b):
+    return [a for pair in zip(W, b) for a in pair]
+
+
+def _train_arrays(X, y, W, b, rows, h, ws, tr):
+    arrays = [X, y, rows, *W, *b] + [a for st in tr["states"] for part in st for a in part]
+    return all(type(a) is np.ndarray for a in arrays)
+
+
+@NETWORK_TRAIN.register("cpu", usable=_train_arrays)
+def _network_train_cpu(X, y, W, b, rows, h, ws, tr):
+    cpu = _backend.cpu_module()
+    L, dt, batch = len(W), W[0].dtype, tr["batch"]
+    n = min(batch, rows.shape[0])
+    widths = [W[0].shape[0]] + [w.shape[1] for w in W]
+    dW = [_buf(ws, f"dW{i}", w.shape, dt, np) for i, w in enumerate(W)]
+    db = [_buf(ws, f"db{i}", v.shape, dt, np) for i, v in enumerate(b)]
+    act = [_buf(ws, f"h{i}", (n, widths[i]), dt, np) for i in range(1, L)]
+    dh = [_buf(ws, f"dh{i}", (n, widths[i]), dt, np) for i in range(1, L)]
+    drop = [_buf(ws, f"hd{i}", (n, widths[i]), dt, np) for i in range(1, L)] if h["seeds"] is not None else None
+    states = [_interleave(*st) for st in tr["states"]]
+    count = -(-rows.shape[0] // batch)
+    losses = np.empty(count)
+    done, interrupted = cpu.network_train(
+        X, rows, h["scale"], h["shift"], y, W, b, dW, db, _buf(ws, "x", (n, widths[0]), dt, np), act, drop,
+        _buf(ws, "s", (n, widths[-1]), dt, np), _buf(ws, "ds", (n, widths[-1]), dt, np), dh,
+        enum(cpu, "Activation", h["activation"]), h["slope"], enum(cpu, "LossKind", h["loss"]), h["margin"],
+        enum(cpu, "PenaltyKind", h["penalty"]), h["reg"], h["beta"], h["p"], h["seeds"], batch,
+        enum(cpu, "OptimKind", tr["kind"]), states[0] if states else None, states[1] if len(states) > 1 else None,
+        step=tr["step"], max_norm=tr["max_norm"] or 0.0, losses=losses, **tr["hyper"])
+    if interrupted:
+        exc = KeyboardInterrupt("network_train interrupted")
+        exc.losses = losses[:done].copy()
+        raise exc
+    return losses[:done + (done < count)].copy()  # (a non-finite loss stopped it: that one last)
+
+
+def _train_compose(X, y, W, b, rows, h, ws, tr, backend):
+    """network_train as the public ops, batch after batch: network_loss's composition, then
+    the optimizer's step op, then max_norm: the spec of the kernel, and the GPU path."""
+    batch, kind, seeds = tr["batch"], tr["kind"], h["seeds"]
+    params = _interleave(W, b)
+    states = [_interleave(*st) for st in tr["states"]]
+    losses = []
+    try:
+        for k in range(-(-rows.shape[0] // batch)):
+            r = rows[k * batch:(k + 1) * batch]
+            try:
+                value, dW, db = _compose(X, y[k * batch:(k + 1) * batch], W, b, r,
+                                         dict(h, seeds=None if seeds is None else seeds[k]), ws, backend)
+            except NonFiniteScores:  # the loss ops refuse them; the kernel's loss is then not finite
+                value = float("nan")
+            losses.append(float(value))
+            if not np.isfinite(losses[-1]):
+                break
+            extra = {"step": tr["step"] + k} if kind == "adam" else {}
+            _step(kind, params, _interleave(dW, db), states, backend, **extra, **tr["hyper"])
+            if tr["max_norm"]:
+                for w in W:
+                    max_norm_op(w, tr["max_norm"], backend=backend)
+    except KeyboardInterrupt as exc:
+        exc.losses = np.array(losses[:len(losses) - 1 if losses and np.isfinite(losses[-1]) else len(losses)])
+        raise
+    return np.array(losses)
+
+
+@NETWORK_TRAIN.register("cuda")
+def _network_train_cuda(X, y, W, b, rows, h, ws, tr):
+    return _train_compose(X, y, W, b, rows, h, ws, tr, "auto")
+
+
+@NETWORK_TRAIN.register("numpy")
+def _network_train_reference(X, y, W, b, rows, h, ws, tr):
+    return _train_compose(X, y, W, b, rows, h, ws, tr, "numpy" if array_module(W[0]) is np else "auto")
+
+
+@_gpu.accepts_torch
+def network_train(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: Array | None = None,
+                  batch_size: int, optimizer: str = "sgd", hyper: dict[str, float] | None = None,
+                  states: list[tuple[list, list]] | None = None, step: int = 1, max_norm: float | None = None,
+                  scale: float = 1.0, shift: Array | None = None, activation: str = "relu", slope: float = 0.01,
+                  loss: str = "softmax", margin: float = 1.0, reg: float = 0.0, penalty: str = "l2",
+                  beta: float = 0.5, dropout: float = 0.0, seeds: Array | None = None,
+                  workspace: dict[str, Any] | None = None, backend: str = "auto") -> np.ndarray:
+    """Training steps of a fully connected network, in place: the rows ``rows`` of X (None:
+    all, in order) in consecutive minibatches of ``batch_size`` (the last one shorter), each
+    :func:`network_loss` on its rows and then one step of ``optimizer`` on every W and b
+    (then, with ``max_norm``, :func:`imgclf.ops.max_norm` on every W).  ``y``: one label per
+    row of X.  Returns the batches' losses (NumPy float64).
+
+    ``optimizer`` is the name of a step op ("sgd", "momentum", "nesterov", "adagrad",
+    "rmsprop", "adam") and ``hyper`` its keyword arguments (e.g. {"lr": 1e-3} for adam;
+    ``step``: the first batch's step number, counted from 1, which adam's bias correction
+    uses).  ``states``: the op's state arrays, one (list for W, list for b) pair per state
+    (momentum's velocity; adam's m, then v), updated in place.  ``seeds``: with dropout,
+    one row per batch of one seed per hidden layer.  The other arguments are
+    :func:`network_loss`'s.  On the compiled CPU backend it is one kernel call, running the
+    same kernels as network_loss and the step op would one batch at a time.
+
+    A batch whose loss is not finite stops it before its step: its loss is the last one
+    returned.  Ctrl-C stops it after the batch it is in (whose step is not taken) and raises
+    KeyboardInterrupt, whose ``losses`` attribute holds the losses of the batches stepped.
+    """
+    batch = check_int(batch_size, "batch_size", low=1)
+    kind = optimizer
+    h_kernel = kernel_hyper(kind, dict(hyper or {}))
+    X, y, W, b, rows, h, ws = _checked(X, y, W, b, rows, scale, shift, activation, slope, loss, margin, reg,
+                                       penalty, beta, dropout, seeds, workspace, batch=batch)
+    xp = array_module(W[0])
+    if rows is None:
+        rows = xp.arange(X.shape[0], dtype=np.int64)
+    step = check_int(step, "step", low=1)
+    if max_norm is not None:
+        max_norm = check_real(max_norm, "max_norm")
+        if not max_norm > 0:
+            raise ValueError(f"max_norm must be > 0 (or None), got {max_norm}")
+    names = STATE_NAMES[kind]
+    states = list(states or [])
+    if len(states) != len(names):
+        raise ValueError(f"{kind} needs {len(names)} states ({', '.join(names) or 'none'}), got {len(states)}")
+    for nm, st in zip(names, states):
+        if not isinstance(st, (list, tuple)) or len(st) != 2 or any(len(part) != len(W) for part in st):
+            raise ValueError(f"the {nm} state must be a pair (a list for W, a list for b), one array per layer")
+    # the arrays the steps write must be their own (a workspace buffer or X would be overwritten)
+    written = _interleave(W, b) + [a for st in states for part in st for a in part]
+    if xp is np:
+        held = [v for v in ws.values() if isinstance(v, np.ndarray)]
+        for a in written:
+            if any(np.may_share_memory(a, v) for v in held + [X]):
+                raise ValueError("W, b and the states must not share memory with X or the workspace")
+    tr = {"batch": batch, "kind": kind, "hyper": h_kernel, "states": [tuple(st) for st in states],
+          "step": step, "max_norm": max_norm}
+    return NETWORK_TRAIN.run(backend, W[0], X, y, W, b, rows, h, ws, tr)

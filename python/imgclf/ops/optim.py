@@ -91,7 +91,7 @@ def _check_arrays(params, grads, sts, names, multi, xp=np):
 
 def _step(kind, param, grad, states, backend, **h):
     """One update of (param, grad, state...) arrays or lists of arrays; nothing is written
-    unless every array passes its checks."""
+    unless every array passes its checks.  ``h``: checked hyperparameters (kernel_hyper)."""
     names = STATE_NAMES[kind]
     multi = isinstance(param, (list, tuple))
 
@@ -104,9 +104,6 @@ def _step(kind, param, grad, states, backend, **h):
     params = as_list(param, "param")
     grads = as_list(grad, "grad")
     sts = [as_list(st, nm) for st, nm in zip(states, names)]
-    h["lr"] = check_real(h["lr"], "lr", low=0.0)
-    if "eps" in h:
-        h["eps"] = check_real(h["eps"], "eps", low=0.0)
     if not params:
         return
     OPTIM_STEP.run(backend, params[0], kind, params, grads, sts, names, multi, h)
@@ -119,18 +116,51 @@ def _unit(x, name):
     return x
 
 
+# the keyword arguments of each public step function (its hyperparameters, step aside)
+HYPER = {"sgd": ("lr",), "momentum": ("lr", "rho"), "nesterov": ("lr", "rho"), "adagrad": ("lr", "eps"),
+         "rmsprop": ("lr", "decay", "eps"), "adam": ("lr", "beta1", "beta2", "eps", "weight_decay")}
+
+
+def kernel_hyper(kind: str, hyper: dict) -> dict:
+    """The hyperparameters of ``kind``'s public step function (``hyper``: its keyword
+    arguments, e.g. {"lr": 0.1, "rho": 0.9} for momentum_step), checked and named as the
+    kernels take them."""
+    if kind not in HYPER:
+        raise ValueError(f"optimizer must be one of {tuple(HYPER)}, got {kind!r}")
+    unknown = set(hyper) - set(HYPER[kind])
+    if unknown:
+        raise TypeError(f"{kind} takes {', '.join(HYPER[kind])}, not {', '.join(sorted(unknown))}")
+    if "lr" not in hyper:
+        raise TypeError(f"{kind} needs lr")
+    out = {"lr": hyper["lr"]}
+    if kind in ("momentum", "nesterov"):
+        out["momentum"] = _unit(hyper.get("rho", 0.9), "rho")
+    if kind == "rmsprop":
+        out["decay"] = _unit(hyper.get("decay", 0.99), "decay")
+    if kind in ("adagrad", "rmsprop", "adam"):
+        out["eps"] = hyper.get("eps", 1e-8)
+    if kind == "adam":
+        out["beta1"] = _unit(hyper.get("beta1", 0.9), "beta1")
+        out["beta2"] = _unit(hyper.get("beta2", 0.999), "beta2")
+        out["weight_decay"] = check_real(hyper.get("weight_decay", 0.0), "weight_decay", low=0.0)
+    out["lr"] = check_real(out["lr"], "lr", low=0.0)
+    if "eps" in out:
+        out["eps"] = check_real(out["eps"], "eps", low=0.0)
+    return out
+
+
 @_gpu.accepts_torch
 def sgd_step(param: Params, grad: Params, *, lr: float, backend: str = "auto") -> None:
     """In place: param -= lr * grad.  Every argument may be one array or a list of arrays
     (the multi-tensor form: one call updates every parameter of a model)."""
-    _step("sgd", param, grad, [], backend, lr=lr)
+    _step("sgd", param, grad, [], backend, **kernel_hyper("sgd", {"lr": lr}))
 
 
 @_gpu.accepts_torch
 def momentum_step(param: Params, grad: Params, velocity: Params, *, lr: float, rho: float = 0.9,
                   backend: str = "auto") -> None:
     """In place: velocity = rho * velocity - lr * grad; param += velocity."""
-    _step("momentum", param, grad, [velocity], backend, lr=lr, momentum=_unit(rho, "rho"))
+    _step("momentum", param, grad, [velocity], backend, **kernel_hyper("momentum", {"lr": lr, "rho": rho}))
 
 
 @_gpu.accepts_torch
@@ -139,14 +169,14 @@ def nesterov_step(param: Params, grad: Params, velocity: Params, *, lr: float, r
     """In place, Nesterov momentum in its change-of-variables form:
     v_old = velocity; velocity = rho * velocity - lr * grad;
     param += -rho * v_old + (1 + rho) * velocity."""
-    _step("nesterov", param, grad, [velocity], backend, lr=lr, momentum=_unit(rho, "rho"))
+    _step("nesterov", param, grad, [velocity], backend, **kernel_hyper("nesterov", {"lr": lr, "rho": rho}))
 
 
 @_gpu.accepts_torch
 def adagrad_step(param: Params, grad: Params, cache: Params, *, lr: float, eps: float = 1e-8,
                  backend: str = "auto") -> None:
     """In place: cache += grad**2; param -= lr * grad / (sqrt(cache) + eps)."""
-    _step("adagrad", param, grad, [cache], backend, lr=lr, eps=eps)
+    _step("adagrad", param, grad, [cache], backend, **kernel_hyper("adagrad", {"lr": lr, "eps": eps}))
 
 
 @_gpu.accepts_torch
@@ -154,7 +184,8 @@ def rmsprop_step(param: Params, grad: Params, cache: Params, *, lr: float, decay
                  backend: str = "auto") -> None:
     """In place: cache = decay * cache + (1 - decay) * grad**2;
     param -= lr * grad / (sqrt(cache) + eps)."""
-    _step("rmsprop", param, grad, [cache], backend, lr=lr, decay=_unit(decay, "decay"), eps=eps)
+    _step("rmsprop", param, grad, [cache], backend,
+          **kernel_hyper("rmsprop", {"lr": lr, "decay": decay, "eps": eps}))
 
 
 @_gpu.accepts_torch
@@ -167,5 +198,6 @@ def adam_step(param: Params, grad: Params, m: Params, v: Params, *, step: int, l
     param -= lr * (m / (1 - beta1**step)) / (sqrt(v / (1 - beta2**step)) + eps).
     ``step`` counts updates from 1 (the first call passes step=1)."""
     step = check_int(step, "step", low=1)
-    _step("adam", param, grad, [m, v], backend, lr=lr, beta1=_unit(beta1, "beta1"), beta2=_unit(beta2, "beta2"),
-          eps=eps, weight_decay=check_real(weight_decay, "weight_decay", low=0.0), step=step)
+    _step("adam", param, grad, [m, v], backend, step=step,
+          **kernel_hyper("adam", {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps,
+                                  "weight_decay": weight_decay}))
