@@ -75,10 +75,14 @@ def main(argv=None):
     cpu = statistics.median(e[0] for e in epochs)
     rate = statistics.median(rates)
     floor = flops / (rate * 1e9 * a.threads)
+    # each round's epoch against the FMA rate measured right after it: the machine's speed
+    # drifts from minute to minute, and a pair measured together drifts together
+    paired = statistics.median(e[0] * r * 1e9 / flops for e, r in zip(epochs, rates))
     print(f"\n3-layer net ({a.activation}) epoch: {flops / 1e9:.1f} GFLOP; FMA rate {rate:.1f} GFLOP/s x "
           f"{a.threads} thread(s) -> floor {floor:.3f} s; measured {cpu:.3f} s CPU (median of {a.rounds}) "
           f"= {cpu / (floor * a.threads):.2f}x the floor "
-          f"({flops / 1e9 / cpu:.1f} GFLOP/s per CPU second)")
+          f"({flops / 1e9 / cpu:.1f} GFLOP/s per CPU second); round by round (epoch x the rate measured "
+          f"after it): median {paired:.2f}x")
 
 
 if __name__ == "__main__":
