@@ -113,14 +113,17 @@ def test_ctrl_c_stops_the_run_and_writes_what_finished(tmp_path):
     out, err = p.communicate(timeout=300)
     assert p.returncode == 130, seen + err
     report = (tmp_path / "rep" / "report.md").read_text()
-    assert "Interrupted" in report, seen + err
     res = json.loads((tmp_path / "rep" / "results.json").read_text())
     models = [m["model"] for m in res["models"]]
     order = ["kNN", "Softmax", "LinearSVM", "TwoLayerNet", "3-layer net", "kNN on features",
              "Softmax on features"]
-    assert res["interrupted"] and models == order[:len(models)], (res["interrupted"], models)
-    if res["interrupted"] != "while drawing the figures":
-        assert len(models) < len(order)
+    assert models == order[:len(models)], (res["interrupted"], models)
+    if res["interrupted"] is None:  # it landed while the finished report was written
+        assert "after the last stage had finished" in err and models == order and "Interrupted" not in report
+    elif res["interrupted"] == "while drawing the figures":
+        assert models == order and "Interrupted (Ctrl-C) while drawing the figures" in report
+    else:
+        assert len(models) < len(order) and f"Interrupted (Ctrl-C) {res['interrupted']}" in report
 
 
 @pytest.fixture
@@ -173,7 +176,7 @@ def test_ctrl_c_while_drawing_the_figures_keeps_every_stage_and_the_figures_draw
         yield from figs
 
     monkeypatch.setattr(pipeline, "_each_figure", first_then_ctrl_c)
-    with pytest.raises(KeyboardInterrupt, match="interrupted while drawing the figures"):
+    with pytest.raises(KeyboardInterrupt, match="interrupted while drawing the figures; the report in .* has every"):
         pipeline.run_pipeline("digits", out=str(tmp_path / "rep"), quick=True, progress=False)
     res = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert res["interrupted"] == "while drawing the figures"
@@ -183,6 +186,24 @@ def test_ctrl_c_while_drawing_the_figures_keeps_every_stage_and_the_figures_draw
                                                     "results.json"]
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "every stage finished" in report and "knn_cv.png" in report and "training.png" not in report
+
+
+def test_a_second_ctrl_c_after_the_stages_stops_at_once(tmp_path, monkeypatch, sigint_default):
+    from imgclf import pipeline
+
+    each = pipeline._each_figure
+
+    def twice(*a):
+        figs = each(*a)
+        yield next(figs)
+        _ctrl_c()
+        _ctrl_c()
+        yield from figs
+
+    monkeypatch.setattr(pipeline, "_each_figure", twice)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_pipeline("digits", out=str(tmp_path / "rep"), quick=True, progress=False)
+    assert not (tmp_path / "rep").exists() or not os.listdir(tmp_path / "rep")  # nothing half-written
 
 
 def test_ctrl_c_while_the_report_is_written_finishes_it_first(tmp_path, monkeypatch, sigint_default):

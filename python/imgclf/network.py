@@ -153,12 +153,15 @@ class NetModel:
         rows each), max-norm after each, in one :func:`imgclf.ops.network_train` call (one
         kernel call on the CPU); ``y``: the labels of all of X.  Returns the batches'
         losses, with a non-finite one last when it stopped there, or None when this cannot
-        be done in one call (an optimizer whose update is not one of imgclf's step ops, or
-        a preprocess callable): then step batch by batch with :meth:`loss`."""
+        be done in one call (an optimizer whose step is not one of imgclf's step ops, a
+        preprocess callable, or a subclass with its own loss or after_step): then step
+        batch by batch with :meth:`loss`."""
         op = optimizer._as_op() if hasattr(optimizer, "_as_op") else None
         pre = self.preprocess
         if op is None or (pre is not None and not (hasattr(pre, "scale") and hasattr(pre, "shift"))):
             return None
+        if type(self).loss is not NetModel.loss or type(self).after_step is not NetModel.after_step:
+            return None  # a subclass's own loss or constraint: batch by batch, through them
         kind, hyper = op
         X, W, b, kw = self._net_args(X, rows)
         keys = list(self.params)

@@ -71,8 +71,13 @@ class Optimizer:
         """(name of an imgclf.ops step op, its keyword arguments) when this optimizer's
         update is exactly that op with the state it keeps (so that a model can take many
         steps in one call, :func:`imgclf.ops.network_train`); None otherwise, as for a
-        subclass with its own update."""
+        subclass with its own step, update or states."""
         return None
+
+    def _is_plain(self, cls) -> bool:
+        """step, _states and _update are those of Optimizer and of ``cls`` (no override)."""
+        t = type(self)
+        return t.step is Optimizer.step and t._states is Optimizer._states and t._update is cls._update
 
     def reset(self) -> None:
         """Forget the state (moments, caches) and the step count."""
@@ -102,7 +107,7 @@ class SGD(Optimizer):
         self.n_states = 1 if self.momentum > 0 else 0
 
     def _as_op(self):
-        if type(self)._update is not SGD._update:
+        if not self._is_plain(SGD):
             return None
         if self.momentum == 0:
             return "sgd", {"lr": self.lr}
@@ -127,7 +132,7 @@ class AdaGrad(Optimizer):
         self.eps = _positive(eps, "eps", allow_zero=True)
 
     def _as_op(self):
-        return ("adagrad", {"lr": self.lr, "eps": self.eps}) if type(self)._update is AdaGrad._update else None
+        return ("adagrad", {"lr": self.lr, "eps": self.eps}) if self._is_plain(AdaGrad) else None
 
     def _update(self, p, g, st):
         ops.adagrad_step(p, g, st[0], lr=self.lr, eps=self.eps)
@@ -144,7 +149,7 @@ class RMSProp(Optimizer):
         self.eps = _positive(eps, "eps", allow_zero=True)
 
     def _as_op(self):
-        if type(self)._update is not RMSProp._update:
+        if not self._is_plain(RMSProp):
             return None
         return "rmsprop", {"lr": self.lr, "decay": self.decay, "eps": self.eps}
 
@@ -165,7 +170,7 @@ class Adam(Optimizer):
         self.weight_decay = _positive(weight_decay, "weight_decay", allow_zero=True)
 
     def _as_op(self):
-        if type(self)._update is not Adam._update:
+        if not self._is_plain(Adam):
             return None
         return "adam", {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
                         "weight_decay": self.weight_decay}

@@ -205,6 +205,9 @@ def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str 
                 client.close()
             if cluster is not None:
                 cluster.close()
+    if res["interrupted"] == "while drawing the figures":
+        raise KeyboardInterrupt(f"imgclf run interrupted while drawing the figures; the report in {out} has "
+                                "every stage, and the figures drawn")
     if res["interrupted"]:
         raise KeyboardInterrupt(f"imgclf run interrupted {res['interrupted']}; partial report in {out}")
     if ctrl_c.pressed:
@@ -216,8 +219,9 @@ def run_pipeline(dataset: str = "digits", data_dir: str | None = None, out: str 
 class _CtrlC:
     """Ctrl-C (SIGINT) during ``imgclf run``: while the stages run it raises KeyboardInterrupt
     as usual, so the stage stops where it is; once :meth:`hold` is called (the stages are over
-    and the report is being written) it is only counted in ``pressed``, so a late Ctrl-C
-    cannot lose the report of what finished.  Figures stop being drawn once it is pressed.
+    and the report is being written) the first press is only counted in ``pressed``, so a
+    late Ctrl-C cannot lose the report of what finished (figures stop being drawn once it
+    is pressed); a second one raises, for a user who wants out at once.
 
     Installed only in the main thread and only over Python's default handler; a handler the
     caller installed is left alone."""
@@ -239,9 +243,10 @@ class _CtrlC:
         return False
 
     def _handler(self, signum, frame):
-        if not self.holding:
+        if self.holding:
+            self.pressed += 1
+        if not self.holding or self.pressed > 1:  # a second Ctrl-C: stop now, whatever it costs
             raise KeyboardInterrupt
-        self.pressed += 1
 
     def hold(self):
         self.holding = True

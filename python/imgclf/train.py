@@ -133,6 +133,7 @@ class Trainer:
         # a model that takes many steps in one call (NetModel.train_steps: one kernel call on
         # the CPU, the same arithmetic as batch by batch, without Python between batches)
         steps = getattr(self.model, "train_steps", None) if getattr(self.model, "accepts_rows", False) else None
+        steps = steps if callable(steps) else None
         sub = self.rng.choice(n, size=min(n, self.train_acc_samples), replace=False)
         sub.sort()
         sub = dev(sub)

@@ -92,7 +92,7 @@ def _same(a, c, exact, dtype):
 def test_network_train_is_network_loss_and_a_step_batch_after_batch(config, rng, monkeypatch, dtype, kind):
     calls = _kernel_calls(config, monkeypatch)
     for widths, batch, n, dropout, max_norm in [((30, 17, 5), 32, 100, 0.0, None), ((33, 17, 9, 5), 16, 41, 0.3, 0.9),
-                                                 ((20, 4), 7, 7, 0.0, 0.5)]:
+                                                 ((20, 4), 7, 7, 0.0, 0.5), ((12, 5, 3), 64, 10, 0.2, None)]:
         W, b = _net(rng, widths, dtype)
         states = _states(kind, W, b, rng)
         X = rng.integers(0, 256, (60, widths[0])).astype(np.uint8)
@@ -127,7 +127,7 @@ def test_network_train_is_network_loss_and_a_step_batch_after_batch(config, rng,
         for a, c in zip(_get(config, W1, b1, s1)[0], W3, strict=True):
             _same(a, c, False, dtype)
     if calls is not None:
-        assert calls == [1, 1, 1]
+        assert calls == [1, 1, 1, 1]
 
 
 @needs_cpu
@@ -195,6 +195,35 @@ def test_ctrl_c_stops_it_and_says_how_many_steps_were_taken(rng):
         np.testing.assert_array_equal(a, c)
 
 
+def test_ctrl_c_on_the_op_by_op_path_counts_the_steps_taken(rng, monkeypatch):
+    from imgclf.ops import network
+
+    compose, seen = network._compose, []
+
+    def third_raises(*a):  # Ctrl-C inside the third batch's loss
+        seen.append(1)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        return compose(*a)
+
+    W, b = _net(rng, (8, 5, 3), np.float64)
+    st = _states("adam", W, b, rng)
+    X = rng.standard_normal((40, 8))
+    y = rng.integers(0, 3, 40)
+    kw = dict(batch_size=8, optimizer="adam", hyper={"lr": 0.01}, max_norm=1.0, backend="numpy")
+    W1, b1, s1 = _copy(W, b, st)
+    monkeypatch.setattr(network, "_compose", third_raises)
+    with pytest.raises(KeyboardInterrupt) as info:
+        ops.network_train(X, y, W1, b1, states=s1, **kw)
+    monkeypatch.setattr(network, "_compose", compose)
+    assert len(info.value.losses) == 2
+    W2, b2, s2 = _copy(W, b, st)
+    want = ops.network_train(X, y, W2, b2, rows=np.arange(16), states=s2, **kw)
+    np.testing.assert_array_equal(info.value.losses, want)
+    for a, c in zip(W1 + b1 + s1[1][0], W2 + b2 + s2[1][0], strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
 def test_network_train_names_bad_arguments(rng):
     W, b = _net(rng, (6, 4, 3), np.float64)
     X = rng.standard_normal((10, 6))
@@ -214,9 +243,24 @@ def test_network_train_names_bad_arguments(rng):
             (dict(max_norm=0), ValueError, "max_norm"),
             (dict(dropout=0.5), ValueError, "dropout > 0 needs seeds"),
             (dict(dropout=0.5, seeds=[1]), ValueError, "one row per batch, one column per hidden layer"),
-            (dict(states=[st[0], (W, st[1][1])]), ValueError, "must not share memory")]:
+            (dict(states=[st[0], (W, st[1][1])]), ValueError, r"W\[0\] and the v of W\[0\] share memory"),
+            (dict(states=[st[0], (st[0][0], st[1][1])]), ValueError, "the m of W.0. and the v of W.0. share memory"),
+            (dict(states=[st[0], ([st[1][0][0][:, :2], st[1][0][1]], st[1][1])]), ValueError,
+             r"the v of W\[0\] must be an array of W\[0\]'s shape"),
+            (dict(states=[st[0], ([st[1][0][0].astype(np.float32), st[1][0][1]], st[1][1])]), ValueError,
+             "dtype float64"),
+            (dict(shift=W[0][:, 0].copy()), None, None)]:
+        if err is None:  # (a shift of its own is fine)
+            ops.network_train(X, y, [w.copy() for w in W], [v.copy() for v in b], **{**ok, **change})
+            continue
         with pytest.raises(err, match=match):
             ops.network_train(X, y, W, b, **{**ok, **change})
+    ro = [w.copy() for w in W]
+    ro[1].flags.writeable = False
+    with pytest.raises(ValueError, match=r"W\[1\] is read-only"):
+        ops.network_train(X, y, ro, b, **ok)
+    with pytest.raises(ValueError, match=r"W\[0\] and shift share memory"):
+        ops.network_train(X, y, W, b, shift=W[0].reshape(-1)[:6], **ok)
     with pytest.raises(ValueError, match="y must lie in"):
         ops.network_train(X, np.full(10, 3), W, b, **ok)
     with pytest.raises(ValueError, match="rows"):
@@ -321,4 +365,57 @@ def test_ctrl_c_in_the_trainer_keeps_the_losses_and_the_step_count_of_the_steps_
     m = NetModel(784, (256,), 10, rng=0)
     t = Trainer(m, optimizer=opt, batch_size=256, epochs=200, random_state=0, progress=False)
     interrupt_after(0.5, lambda: t.fit(X, y))
-    assert t.history["interrupted"] and 0 < len(t.history["loss"]) == opt.steps
+    steps = opt.steps
+    assert t.history["interrupted"] and 0 < len(t.history["loss"]) == steps
+    # the parameters are those of exactly that many steps, in the Trainer's order
+    order_rng = np.random.default_rng(0)
+    order_rng.choice(4000, 4000, replace=False)  # the Trainer's train-accuracy sample comes first
+    m2, opt2, losses = NetModel(784, (256,), 10, rng=0), Adam(1e-3), []
+    while opt2.steps < steps:
+        order = order_rng.permutation(4000)
+        losses += list(m2.train_steps(X, y, order[:256 * min(16, steps - opt2.steps)], 256, opt2))
+    assert losses == t.history["loss"]
+    for k in m.params:
+        np.testing.assert_array_equal(m.params[k], m2.params[k])
+
+
+class _OwnStep(Adam):
+    def step(self, params, grads):  # e.g. gradient clipping: must not be bypassed
+        for g in grads.values():
+            np.clip(g, -1e-3, 1e-3, out=g)
+        super().step(params, grads)
+
+
+class _OwnLoss(NetModel):
+    def loss(self, *a, **k):
+        value, g = super().loss(*a, **k)
+        return value * 2, g
+
+
+@pytest.mark.parametrize("case", ["optimizer", "model"])
+def test_an_override_is_never_bypassed(rng, monkeypatch, case):
+    X = rng.standard_normal((64, 6))
+    y = rng.integers(0, 3, 64)
+    m = (_OwnLoss if case == "model" else NetModel)(6, 4, 3, rng=0)
+    opt = _OwnStep(0.1) if case == "optimizer" else Adam(0.1)
+    monkeypatch.setattr(ops, "network_train", lambda *a, **k: pytest.fail("the override was bypassed"))
+    t = Trainer(m, optimizer=opt, batch_size=16, epochs=1, random_state=0, progress=False)
+    t.fit(X, y)
+    assert len(t.history["loss"]) == 4 and opt.steps == 4
+
+
+def test_torch_tensors_are_updated_in_place(rng):
+    torch = pytest.importorskip("torch")
+    W, b = _net(rng, (6, 4, 3), np.float32)
+    st = _states("momentum", W, b, rng)
+    X = rng.standard_normal((20, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    Wt, bt = [torch.from_numpy(w.copy()) for w in W], [torch.from_numpy(v.copy()) for v in b]
+    stt = [([torch.from_numpy(a.copy()) for a in s[0]], [torch.from_numpy(a.copy()) for a in s[1]]) for s in st]
+    kw = dict(batch_size=8, optimizer="momentum", hyper={"lr": 0.1, "rho": 0.5})
+    losses = ops.network_train(torch.from_numpy(X), torch.from_numpy(y), Wt, bt, states=stt, **kw)
+    want = ops.network_train(X, y, W, b, states=st, backend="numpy", **kw)
+    assert isinstance(losses, torch.Tensor)
+    np.testing.assert_allclose(losses.numpy(), want, rtol=2e-5)
+    for a, c in zip(Wt + bt + stt[0][0], W + b + st[0][0], strict=True):
+        np.testing.assert_allclose(a.numpy(), c, rtol=2e-4, atol=2e-5)

@@ -28,7 +28,11 @@ std::vector<py::array> arrays(const py::list& l, size_t count, const char* name)
   if (l.size() != count)
     throw py::value_error(std::string(name) + " must hold " + std::to_string(count) + " arrays");
   std::vector<py::array> out;
-  for (auto o : l) out.push_back(py::reinterpret_borrow<py::object>(o).cast<py::array>());
+  for (auto o : l) {  // (a cast would copy a non-array, and writes to the copy would be lost)
+    if (!py::isinstance<py::array>(o))
+      throw py::type_error(std::string(name) + " must hold NumPy arrays");
+    out.push_back(py::reinterpret_borrow<py::array>(o));
+  }
   return out;
 }
 
@@ -259,7 +263,9 @@ py::tuple network_train(py::array X, py::array rows, double scale, py::object sh
       py::gil_scoped_release nogil;
       done = f(bt.nb, tr, cancel, th);
     }
-    const bool interrupted = cancel.stopped();
+    // a signal that came after the kernel's last poll is handled here too: were it left to
+    // Python's next bytecode, it would raise before the caller counted the steps taken
+    const bool interrupted = cancel.stopped() || PyErr_CheckSignals() != 0;
     if (interrupted && PyErr_Occurred()) {
       // KeyboardInterrupt from the signal handler: the caller raises it once it has recorded
       // the steps taken; another exception from a handler is raised as it is

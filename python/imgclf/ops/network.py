@@ -279,7 +279,7 @@ def _train_compose(X, y, W, b, rows, h, ws, tr, backend):
     batch, kind, seeds = tr["batch"], tr["kind"], h["seeds"]
     params = _interleave(W, b)
     states = [_interleave(*st) for st in tr["states"]]
-    losses = []
+    losses, stepped = [], 0
     try:
         for k in range(-(-rows.shape[0] // batch)):
             r = rows[k * batch:(k + 1) * batch]
@@ -293,11 +293,12 @@ def _train_compose(X, y, W, b, rows, h, ws, tr, backend):
                 break
             extra = {"step": tr["step"] + k} if kind == "adam" else {}
             _step(kind, params, _interleave(dW, db), states, backend, **extra, **tr["hyper"])
+            stepped += 1
             if tr["max_norm"]:
                 for w in W:
                     max_norm_op(w, tr["max_norm"], backend=backend)
     except KeyboardInterrupt as exc:
-        exc.losses = np.array(losses[:len(losses) - 1 if losses and np.isfinite(losses[-1]) else len(losses)])
+        exc.losses = np.array(losses[:stepped])
         raise
     return np.array(losses)
 
@@ -336,8 +337,9 @@ def network_train(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: A
     same kernels as network_loss and the step op would one batch at a time.
 
     A batch whose loss is not finite stops it before its step: its loss is the last one
-    returned.  Ctrl-C stops it after the batch it is in (whose step is not taken) and raises
-    KeyboardInterrupt, whose ``losses`` attribute holds the losses of the batches stepped.
+    returned.  Ctrl-C stops it and raises KeyboardInterrupt, whose ``losses`` attribute holds
+    the losses of the batches stepped (on the compiled CPU backend a batch's loss and step
+    are taken whole or not at all).
     """
     batch = check_int(batch_size, "batch_size", low=1)
     kind = optimizer
@@ -356,16 +358,27 @@ def network_train(X: Array, y: Array, W: list[Array], b: list[Array], *, rows: A
     states = list(states or [])
     if len(states) != len(names):
         raise ValueError(f"{kind} needs {len(names)} states ({', '.join(names) or 'none'}), got {len(states)}")
+    written = [(f"W[{i}]", w) for i, w in enumerate(W)] + [(f"b[{i}]", v) for i, v in enumerate(b)]
     for nm, st in zip(names, states):
         if not isinstance(st, (list, tuple)) or len(st) != 2 or any(len(part) != len(W) for part in st):
             raise ValueError(f"the {nm} state must be a pair (a list for W, a list for b), one array per layer")
-    # the arrays the steps write must be their own (a workspace buffer or X would be overwritten)
-    written = _interleave(W, b) + [a for st in states for part in st for a in part]
-    if xp is np:
-        held = [v for v in ws.values() if isinstance(v, np.ndarray)]
-        for a in written:
-            if any(np.may_share_memory(a, v) for v in held + [X]):
-                raise ValueError("W, b and the states must not share memory with X or the workspace")
+        for part, params, pn in ((st[0], W, "W"), (st[1], b, "b")):
+            for i, (a, p) in enumerate(zip(part, params)):
+                where = f"{nm} of {pn}[{i}]"
+                if not isinstance(a, xp.ndarray) or a.shape != p.shape or a.dtype != p.dtype:
+                    raise ValueError(f"the {where} must be an array of {pn}[{i}]'s shape {p.shape} and dtype {p.dtype}")
+                if xp is np and not (a.flags.writeable and a.flags.c_contiguous):
+                    raise ValueError(f"the {where} must be a writeable C-contiguous array (updated in place)")
+                written.append((f"the {where}", a))
+    if xp is np:  # every array a step writes must be its own
+        for i, w in enumerate(W + b):
+            if not w.flags.writeable:
+                raise ValueError(f"{written[i][0]} is read-only (it is updated in place)")
+        others = [("X", X), ("shift", h["shift"])] + [(k, v) for k, v in ws.items() if isinstance(v, np.ndarray)]
+        for i, (na, a) in enumerate(written):
+            for nb, c in written[i + 1:] + [o for o in others if o[1] is not None]:
+                if np.may_share_memory(a, c):
+                    raise ValueError(f"{na} and {nb} share memory: each array a step writes must be its own")
     tr = {"batch": batch, "kind": kind, "hyper": h_kernel, "states": [tuple(st) for st in states],
           "step": step, "max_norm": max_norm}
     return NETWORK_TRAIN.run(backend, W[0], X, y, W, b, rows, h, ws, tr)
