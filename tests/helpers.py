@@ -83,3 +83,14 @@ def source_dir():
         if (c / "README.md").is_file() and (c / "csrc").is_dir():
             return c
     return None
+
+
+def kernel_calls(op, config, monkeypatch):
+    """A counter of ``op``'s compiled-kernel calls when config is a SIMD level (the registry
+    would otherwise fall back to the reference unnoticed); None for the other configs."""
+    if config.level is None:
+        return None
+    calls = []
+    usable, run = op.impls["cpu"]
+    monkeypatch.setitem(op.impls, "cpu", (usable, lambda *a: calls.append(1) or run(*a)))
+    return calls

@@ -7,6 +7,8 @@ import pytest
 from imgclf import backend, ops
 from imgclf.ops.network import NETWORK_LOSS
 
+from ..helpers import kernel_calls
+
 needs_cpu = pytest.mark.skipif(not backend.cpu_available(), reason="compiled CPU module not built")
 
 TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
@@ -31,22 +33,11 @@ def _check(got, want, dtype):
         np.testing.assert_allclose(a, c, **TOL[dtype])
 
 
-def _kernel_calls(config, monkeypatch):
-    """A counter of the compiled kernel's calls when config is a SIMD level (the registry
-    would otherwise fall back to the reference unnoticed); None for the other configs."""
-    if config.level is None:
-        return None
-    calls = []
-    usable, run = NETWORK_LOSS.impls["cpu"]
-    monkeypatch.setitem(NETWORK_LOSS.impls, "cpu", (usable, lambda *a: calls.append(1) or run(*a)))
-    return calls
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
 @pytest.mark.parametrize("loss", ops.LOSSES)
 def test_network_loss_matches_the_composed_ops(config, rng, monkeypatch, dtype, activation, loss):
-    calls, made = _kernel_calls(config, monkeypatch), 0
+    calls, made = kernel_calls(NETWORK_LOSS, config, monkeypatch), 0
     for widths in SHAPES:
         W, b = _net(rng, widths, dtype)
         for xdtype in (np.uint8, np.float32, np.float64):
@@ -86,7 +77,7 @@ def test_network_loss_matches_the_composed_ops(config, rng, monkeypatch, dtype, 
 def test_network_loss_matches_with_every_step_split_among_threads(config, rng, monkeypatch, dtype):
     # large enough for every kernel's OpenMP threshold: the gather, the products, bias +
     # activation and its backward pass, dropout (78000 elements) and the penalty (W[0])
-    calls = _kernel_calls(config, monkeypatch)
+    calls = kernel_calls(NETWORK_LOSS, config, monkeypatch)
     W, b = _net(rng, (300, 260, 70, 10), dtype)
     X = rng.integers(0, 256, (500, 300)).astype(np.uint8)
     rows = rng.integers(0, 500, 300)

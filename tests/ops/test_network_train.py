@@ -10,7 +10,8 @@ from imgclf.network import NetModel
 from imgclf.ops.network import NETWORK_TRAIN
 from imgclf.optim import Adam, make_optimizer
 
-from ..helpers import interrupt_after
+from ..helpers import interrupt_after, kernel_calls
+from .test_network import _net
 
 needs_cpu = pytest.mark.skipif(not backend.cpu_available(), reason="compiled CPU module not built")
 
@@ -18,12 +19,6 @@ OPTIMIZERS = {"sgd": {"lr": 0.05}, "momentum": {"lr": 0.05, "rho": 0.8}, "nester
               "adagrad": {"lr": 0.05, "eps": 1e-7}, "rmsprop": {"lr": 0.01, "decay": 0.9, "eps": 1e-7},
               "adam": {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "eps": 1e-7, "weight_decay": 0.01}}
 N_STATES = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
-
-
-def _net(rng, widths, dtype):
-    W = [(rng.standard_normal((a, c)) * (1.5 / np.sqrt(a))).astype(dtype) for a, c in zip(widths[:-1], widths[1:])]
-    b = [(rng.standard_normal(c) * 0.1).astype(dtype) for c in widths[1:]]
-    return W, b
 
 
 def _states(kind, W, b, rng):
@@ -51,15 +46,6 @@ def _batch_by_batch(config, X, y, W, b, rows, batch, kind, hyper, states, step, 
             for w in W:
                 ops.max_norm(w, max_norm, backend=config)
     return np.array(losses)
-
-
-def _kernel_calls(config, monkeypatch):
-    if config.level is None:
-        return None
-    calls = []
-    usable, run = NETWORK_TRAIN.impls["cpu"]
-    monkeypatch.setitem(NETWORK_TRAIN.impls, "cpu", (usable, lambda *a: calls.append(1) or run(*a)))
-    return calls
 
 
 def _copy(W, b, states):
@@ -90,7 +76,7 @@ def _same(a, c, exact, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", list(OPTIMIZERS))
 def test_network_train_is_network_loss_and_a_step_batch_after_batch(config, rng, monkeypatch, dtype, kind):
-    calls = _kernel_calls(config, monkeypatch)
+    calls = kernel_calls(NETWORK_TRAIN, config, monkeypatch)
     for widths, batch, n, dropout, max_norm in [((30, 17, 5), 32, 100, 0.0, None), ((33, 17, 9, 5), 16, 41, 0.3, 0.9),
                                                  ((20, 4), 7, 7, 0.0, 0.5), ((12, 5, 3), 64, 10, 0.2, None)]:
         W, b = _net(rng, widths, dtype)

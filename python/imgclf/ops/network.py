@@ -56,23 +56,29 @@ def _numpy_arrays(X, y, W, b, rows, h, ws):
     return all(type(a) is np.ndarray for a in [X, y, *W, *b])
 
 
+def _kernel_args(cpu, X, rows, y, W, b, dW, db, h, ws, n):
+    """The arguments network_loss's and network_train's bindings share, in their order:
+    the input, the layers, the workspace buffers for batches of n rows, the enums."""
+    L, dt = len(W), W[0].dtype
+    widths = [W[0].shape[0]] + [w.shape[1] for w in W]
+    act = [_buf(ws, f"h{i}", (n, widths[i]), dt, np) for i in range(1, L)]
+    dh = [_buf(ws, f"dh{i}", (n, widths[i]), dt, np) for i in range(1, L)]
+    drop = [_buf(ws, f"hd{i}", (n, widths[i]), dt, np) for i in range(1, L)] if h["seeds"] is not None else None
+    return (X, rows, h["scale"], h["shift"], y, W, b, dW, db, _buf(ws, "x", (n, widths[0]), dt, np), act, drop,
+            _buf(ws, "s", (n, widths[-1]), dt, np), _buf(ws, "ds", (n, widths[-1]), dt, np), dh,
+            enum(cpu, "Activation", h["activation"]), h["slope"], enum(cpu, "LossKind", h["loss"]), h["margin"],
+            enum(cpu, "PenaltyKind", h["penalty"]), h["reg"], h["beta"], h["p"], h["seeds"])
+
+
 @NETWORK_LOSS.register("cpu", usable=_numpy_arrays)
 def _network_loss_cpu(X, y, W, b, rows, h, ws):
     cpu = _backend.cpu_module()
     W = [np.ascontiguousarray(w) for w in W]  # (no copy when they are, as a model's are)
     b = [np.ascontiguousarray(v) for v in b]
-    n, L, dt = (X.shape[0] if rows is None else rows.shape[0]), len(W), W[0].dtype
-    widths = [W[0].shape[0]] + [w.shape[1] for w in W]
+    n = X.shape[0] if rows is None else rows.shape[0]
     dW = [np.empty_like(w) for w in W]  # fresh: a caller may keep the gradients
     db = [np.empty_like(v) for v in b]
-    act = [_buf(ws, f"h{i}", (n, widths[i]), dt, np) for i in range(1, L)]
-    dh = [_buf(ws, f"dh{i}", (n, widths[i]), dt, np) for i in range(1, L)]
-    drop = [_buf(ws, f"hd{i}", (n, widths[i]), dt, np) for i in range(1, L)] if h["seeds"] is not None else None
-    value = cpu.network_loss(
-        X, rows, h["scale"], h["shift"], y, W, b, dW, db, _buf(ws, "x", (n, widths[0]), dt, np), act, drop,
-        _buf(ws, "s", (n, widths[-1]), dt, np), _buf(ws, "ds", (n, widths[-1]), dt, np), dh,
-        enum(cpu, "Activation", h["activation"]), h["slope"], enum(cpu, "LossKind", h["loss"]), h["margin"],
-        enum(cpu, "PenaltyKind", h["penalty"]), h["reg"], h["beta"], h["p"], h["seeds"])
+    value = cpu.network_loss(*_kernel_args(cpu, X, rows, y, W, b, dW, db, h, ws, n))
     return value, dW, db
 
 
@@ -248,22 +254,14 @@ def _train_arrays(X, y, W, b, rows, h, ws, tr):
 @NETWORK_TRAIN.register("cpu", usable=_train_arrays)
 def _network_train_cpu(X, y, W, b, rows, h, ws, tr):
     cpu = _backend.cpu_module()
-    L, dt, batch = len(W), W[0].dtype, tr["batch"]
-    n = min(batch, rows.shape[0])
-    widths = [W[0].shape[0]] + [w.shape[1] for w in W]
+    dt, batch = W[0].dtype, tr["batch"]
     dW = [_buf(ws, f"dW{i}", w.shape, dt, np) for i, w in enumerate(W)]
     db = [_buf(ws, f"db{i}", v.shape, dt, np) for i, v in enumerate(b)]
-    act = [_buf(ws, f"h{i}", (n, widths[i]), dt, np) for i in range(1, L)]
-    dh = [_buf(ws, f"dh{i}", (n, widths[i]), dt, np) for i in range(1, L)]
-    drop = [_buf(ws, f"hd{i}", (n, widths[i]), dt, np) for i in range(1, L)] if h["seeds"] is not None else None
     states = [_interleave(*st) for st in tr["states"]]
     count = -(-rows.shape[0] // batch)
     losses = np.empty(count)
     done, interrupted = cpu.network_train(
-        X, rows, h["scale"], h["shift"], y, W, b, dW, db, _buf(ws, "x", (n, widths[0]), dt, np), act, drop,
-        _buf(ws, "s", (n, widths[-1]), dt, np), _buf(ws, "ds", (n, widths[-1]), dt, np), dh,
-        enum(cpu, "Activation", h["activation"]), h["slope"], enum(cpu, "LossKind", h["loss"]), h["margin"],
-        enum(cpu, "PenaltyKind", h["penalty"]), h["reg"], h["beta"], h["p"], h["seeds"], batch,
+        *_kernel_args(cpu, X, rows, y, W, b, dW, db, h, ws, min(batch, rows.shape[0])), batch,
         enum(cpu, "OptimKind", tr["kind"]), states[0] if states else None, states[1] if len(states) > 1 else None,
         step=tr["step"], max_norm=tr["max_norm"] or 0.0, losses=losses, **tr["hyper"])
     if interrupted:
