@@ -4,12 +4,14 @@
 // Matrix products for the network layers: C = alpha * op(A) op(B) + beta * C, where
 // op(X) is X or X^T, float32 or float64, row-major.
 //
-// Compiled once per SIMD level (see isa_*.cpp).  Classic packed GEMM: op(B) is packed into
-// panels of NR = 2 cache lines of columns, op(A) into panels of MR rows interleaved along k,
-// and a register-blocked micro-kernel keeps an MR x NR tile of C in vector registers
-// (24 zmm under AVX-512).  k is blocked by KC so a B panel stays in L1/L2; tiles of C are
-// shared among the OpenMP threads.  Running in imgclf's own thread pool matters: a BLAS
-// with its own spinning threads beside OpenMP loops takes the cores from each other.
+// Compiled once per SIMD level (see isa_*.cpp).  Blocked GEMM with a register-blocked
+// micro-kernel that keeps an MR x NR tile of C in vector registers (NR = 2 SIMD lines of
+// columns; 24 zmm under AVX-512).  op(A) and op(B) are read in place where their rows are
+// contiguous along the tile (A's rows, B's rows); only A^T, B^T and a narrower last column
+// panel of B are packed (A^T into panels of MR rows interleaved along k, B into panels of
+// NR columns).  k is blocked by KC so a B panel stays in L1/L2; tiles of C are shared among
+// the OpenMP threads.  Running in imgclf's own thread pool matters: a BLAS with its own
+// spinning threads beside OpenMP loops takes the cores from each other.
 #ifndef IMGCLF_ISA
 #error "define IMGCLF_ISA before including dense_impl.h"
 #endif
@@ -70,72 +72,77 @@ template <class T> void pack_b(const T* B, int64_t ldb, bool tb, int64_t k0, int
   }
 }
 
-// pack op(A)[m0:m0+MR, k0:k0+kc] as kc groups of MR (zero padded)
-template <class T> void pack_a(const T* A, int64_t lda, bool ta, int64_t m0, int64_t mm, int64_t k0,
-                               int64_t kc, T* out) {
-  if (ta) {  // rows of A^T are columns of A: contiguous along m
-    for (int64_t k = 0; k < kc; ++k) {
-      const T* src = A + (k0 + k) * lda + m0;
-      T* o = out + k * MR;
-      if (mm == MR) {  // a fixed-size copy the compiler inlines (not a memmove call per k)
-        __builtin_memcpy(o, src, MR * sizeof(T));
-        continue;
-      }
-      for (int r = 0; r < mm; ++r) o[r] = src[r];
-      for (int r = int(mm); r < MR; ++r) o[r] = 0;
+// pack op(A)[m0:m0+MR, k0:k0+kc] = A^T's rows m0.. as kc groups of MR (zero padded); rows of
+// A^T are columns of A, contiguous along m.  (Without the transpose A is read in place.)
+template <class T>
+void pack_a_t(const T* A, int64_t lda, int64_t m0, int64_t mm, int64_t k0, int64_t kc, T* out) {
+  for (int64_t k = 0; k < kc; ++k) {
+    const T* src = A + (k0 + k) * lda + m0;
+    T* o = out + k * MR;
+    if (mm == MR) {  // a fixed-size copy the compiler inlines (not a memmove call per k)
+      __builtin_memcpy(o, src, MR * sizeof(T));
+      continue;
     }
-  } else {
-    for (int r = 0; r < MR; ++r) {
-      if (r < mm) {
-        const T* src = A + (m0 + r) * lda + k0;
-        for (int64_t k = 0; k < kc; ++k) out[k * MR + r] = src[k];
-      } else {
-        for (int64_t k = 0; k < kc; ++k) out[k * MR + r] = 0;
+    for (int r = 0; r < mm; ++r) o[r] = src[r];
+    for (int r = int(mm); r < MR; ++r) o[r] = 0;
+  }
+}
+
+// acc(R x NV lines) = sum_k a[k][:] x b[k][:]; then C tile = alpha acc + (first ? beta C : C)
+// a[r * rs + k * ks]: a packed panel (rs = 1, ks = MR) or rows of A read in place (rs = lda,
+// ks = 1); b[k * bs + c]: a packed panel (bs = NR) or rows of B read in place (bs = ldb).
+// Reading in place skips a packing pass that competes with the arithmetic (packing B cost
+// 3.5 % of the 784-wide layer's product).  R and NV are template arguments so a short last
+// row panel and a last column panel no wider than one line do only the work they need;
+// every element of C is still summed over k in the same order, so the result is the same
+// whichever tile computes it.
+template <class T, int R, int NV> void micro(const T* a, int64_t rs, int64_t ks, const T* b,
+                                             int64_t bs, int64_t kc, T* C, int64_t ldc, int64_t nn,
+                                             T alpha, T beta, bool first) {
+  constexpr int64_t v = kLineBytes / sizeof(T);
+  Line<T> c[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < NV; ++j) c[r][j] = Line<T>{};
+  for (int64_t k = 0; k < kc; ++k) {
+    Line<T> bk[NV];
+    for (int j = 0; j < NV; ++j) bk[j] = load(b + k * bs + j * v);
+    const T* ak = a + k * ks;
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < NV; ++j) c[r][j] += ak[r * rs] * bk[j];
+  }
+  if (nn == NV * v) {  // full-width tile: vector read-modify-write
+    for (int r = 0; r < R; ++r) {
+      T* cr = C + r * ldc;
+      for (int j = 0; j < NV; ++j) {
+        Line<T> o = alpha * c[r][j];
+        if (!first) o += load(cr + j * v);
+        else if (beta != 0) o += beta * load(cr + j * v);
+        store(cr + j * v, o);
       }
+    }
+    return;
+  }
+  for (int r = 0; r < R; ++r) {
+    T* crow = C + r * ldc;
+    for (int64_t col = 0; col < nn; ++col) {
+      const T val = alpha * c[r][col / v][col % v];
+      if (!first) crow[col] += val;
+      else crow[col] = beta == 0 ? val : val + beta * crow[col];
     }
   }
 }
 
-// acc(MR x NR) = sum_k a[k][:] x b[k][:]; then C tile = alpha acc + (first ? beta C : C)
-// a[r * rs + k * ks]: a packed panel (rs = 1, ks = MR) or rows of A read in place (rs = lda,
-// ks = 1; a full panel of MR rows, so no packing pass competes with the arithmetic)
-template <class T> void micro(const T* a, int64_t rs, int64_t ks, const T* b, int64_t kc, T* C,
-                              int64_t ldc, int64_t mm, int64_t nn, T alpha, T beta, bool first) {
-  constexpr int64_t v = kLineBytes / sizeof(T);
-  Line<T> c0[MR], c1[MR];
-  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = Line<T>{};
-  for (int64_t k = 0; k < kc; ++k) {
-    const Line<T> b0 = load(b + k * 2 * v), b1 = load(b + k * 2 * v + v);
-    const T* ak = a + k * ks;
-    for (int r = 0; r < MR; ++r) {
-      c0[r] += ak[r * rs] * b0;
-      c1[r] += ak[r * rs] * b1;
+// micro with R = mm rows (1 <= mm <= MR), chosen at run time
+template <class T, int NV, int R = MR>
+inline void micro_rows(int64_t mm, const T* a, int64_t rs, int64_t ks, const T* b, int64_t bs,
+                       int64_t kc, T* C, int64_t ldc, int64_t nn, T alpha, T beta, bool first) {
+  if constexpr (R > 1) {
+    if (mm < R) {
+      micro_rows<T, NV, R - 1>(mm, a, rs, ks, b, bs, kc, C, ldc, nn, alpha, beta, first);
+      return;
     }
   }
-  if (nn == 2 * v) {  // full-width tile: vector read-modify-write
-    for (int r = 0; r < mm; ++r) {
-      T* cr = C + r * ldc;
-      Line<T> o0 = alpha * c0[r], o1 = alpha * c1[r];
-      if (!first) {
-        o0 += load(cr);
-        o1 += load(cr + v);
-      } else if (beta != 0) {
-        o0 += beta * load(cr);
-        o1 += beta * load(cr + v);
-      }
-      store(cr, o0);
-      store(cr + v, o1);
-    }
-    return;
-  }
-  for (int r = 0; r < mm; ++r) {
-    T* crow = C + r * ldc;
-    for (int64_t c = 0; c < nn; ++c) {
-      const T val = alpha * (c < v ? c0[r][c] : c1[r][c - v]);
-      if (!first) crow[c] += val;
-      else crow[c] = beta == 0 ? val : val + beta * crow[c];
-    }
-  }
+  micro<T, R, NV>(a, rs, ks, b, bs, kc, C, ldc, nn, alpha, beta, first);
 }
 
 }  // namespace
@@ -145,7 +152,7 @@ template <class T> static void gemm(bool ta, bool tb, int64_t M, int64_t N, int6
                                     const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C,
                                     int64_t ldc, Cancel& cancel, int threads) {
   using namespace gemm_detail;
-  constexpr int64_t nr = NR<T>;
+  constexpr int64_t nr = NR<T>, v = nr / 2;
   const int64_t mp = (M + MR - 1) / MR, np_ = (N + nr - 1) / nr;
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i)
@@ -153,7 +160,10 @@ template <class T> static void gemm(bool ta, bool tb, int64_t M, int64_t N, int6
     return;
   }
   const int64_t nk = (K + KC - 1) / KC, kc_max = (K + nk - 1) / nk;  // equal k blocks
-  Buffer<T> bp{size_t(np_ * kc_max * nr)};
+  // op(B) = B: full column panels are read in place, only a narrower last one is packed
+  const int64_t packed = tb ? np_ : (N % nr != 0);
+  const int64_t first_packed = np_ - packed;
+  Buffer<T> bp{size_t(packed * kc_max * nr)};
   const bool par = double(M) * N * K > 2e5;
 #pragma omp parallel num_threads(par ? threads : 1)
   {
@@ -161,8 +171,9 @@ template <class T> static void gemm(bool ta, bool tb, int64_t M, int64_t N, int6
     for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
       const int64_t kc = std::min(kc_max, K - k0);
 #pragma omp for schedule(static)
-      for (int64_t p = 0; p < np_; ++p)
-        pack_b(B, ldb, tb, k0, kc, p * nr, std::min(nr, N - p * nr), bp.data() + p * kc * nr);
+      for (int64_t p = first_packed; p < np_; ++p)
+        pack_b(B, ldb, tb, k0, kc, p * nr, std::min(nr, N - p * nr),
+               bp.data() + (p - first_packed) * kc * nr);
       // row panels outer, column panels inner: one packed A panel serves a row of tiles
 #pragma omp for schedule(static)
       for (int64_t ip = 0; ip < mp; ++ip) {
@@ -170,13 +181,17 @@ template <class T> static void gemm(bool ta, bool tb, int64_t M, int64_t N, int6
         if (omp_get_thread_num() == 0 && (ip & 7) == 0) cancel.poll();
         if (cancel.stopped()) continue;
         const int64_t m0 = ip * MR, mm = std::min<int64_t>(MR, M - m0);
-        const bool direct = !ta && mm == MR;
-        if (!direct) pack_a(A, lda, ta, m0, mm, k0, kc, ap);
-        const T* a = direct ? A + m0 * lda + k0 : ap;
+        if (ta) pack_a_t(A, lda, m0, mm, k0, kc, ap);
+        const T* a = ta ? ap : A + m0 * lda + k0;
+        const int64_t rs = ta ? 1 : lda, ks = ta ? MR : 1;
         for (int64_t p = 0; p < np_; ++p) {
-          const int64_t n0 = p * nr;
-          micro(a, direct ? lda : 1, direct ? 1 : MR, bp.data() + p * kc * nr, kc,
-                C + m0 * ldc + n0, ldc, mm, std::min(nr, N - n0), alpha, beta, k0 == 0);
+          const int64_t n0 = p * nr, nn = std::min(nr, N - n0);
+          const bool in_place = p < first_packed;
+          const T* b = in_place ? B + k0 * ldb + n0 : bp.data() + (p - first_packed) * kc * nr;
+          const int64_t bs = in_place ? ldb : nr;
+          T* c = C + m0 * ldc + n0;
+          if (nn <= v) micro_rows<T, 1>(mm, a, rs, ks, b, bs, kc, c, ldc, nn, alpha, beta, k0 == 0);
+          else micro_rows<T, 2>(mm, a, rs, ks, b, bs, kc, c, ldc, nn, alpha, beta, k0 == 0);
         }
       }
     }

@@ -6,6 +6,7 @@ import pytest
 from imgclf import _reference as R
 from imgclf import backend, ops
 
+from ..conftest import Backend
 from ..helpers import interrupt_after
 
 needs_cpu = pytest.mark.skipif(not backend.cpu_available(), reason="compiled CPU module not built")
@@ -64,6 +65,52 @@ def test_dense_layer_helpers_match_reference(config, rng, dtype):
         config.ops.affine_rows(X, np.array([0, 50]))
     with pytest.raises(ValueError, match="b must"):
         config.ops.bias_relu(np.zeros((2, 3)), np.zeros(4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_every_tile_shape(config, rng, dtype):
+    # every count of rows left for the last row panel (the widest register tile is 12 rows),
+    # last column panels of one and of two SIMD lines, full ones (B read in place) and not
+    for M in range(1, 27):
+        N = int(rng.choice([1, 2, 5, 8, 10, 16, 17, 31, 32, 33, 48, 64, 70]))
+        K = int(rng.integers(1, 40))
+        ta, tb = bool(rng.integers(2)), bool(rng.integers(2))
+        A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+        B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+        out = rng.standard_normal((M, N)).astype(dtype)
+        want = -1.5 * ((A.T if ta else A).astype(np.float64) @ (B.T if tb else B)) + 0.25 * out
+        got = config.ops.gemm(A, B, out, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.25)
+        scale = max(1.0, np.abs(want).max())
+        assert np.abs(got - want).max() / scale < (1e-5 if dtype == np.float32 else 1e-13), (M, N, K, ta, tb)
+
+
+@needs_cpu
+@pytest.mark.parametrize("level", backend.simd_levels())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_bits_do_not_depend_on_the_tile(level, rng, dtype):
+    # the compiled GEMM sums each element of C over k in the same order whichever register
+    # tile computes it (a full one, a short last row panel, a one-line last column panel)
+    # and whether A and B are read in place or packed: rows or columns cut off the operands
+    # give the same bits (a promise of imgclf's kernel, not of a BLAS)
+    previous = backend.simd_level()
+    backend.set_simd_level(level)
+    try:
+        _check_gemm_bits(Backend("cpu", level), rng, dtype)
+    finally:
+        backend.set_simd_level(previous)
+
+
+def _check_gemm_bits(config, rng, dtype):
+    A = rng.standard_normal((61, 300)).astype(dtype)
+    B = rng.standard_normal((300, 75)).astype(dtype)
+    full = config.ops.gemm(A, B)
+    for r0 in (1, 5, 11, 13, 49, 57):
+        np.testing.assert_array_equal(config.ops.gemm(A[r0:], B), full[r0:])
+        np.testing.assert_array_equal(config.ops.gemm(np.ascontiguousarray(A[r0:].T), B, trans_a=True), full[r0:])
+    for c0 in (3, 11, 27, 59, 64, 66):
+        np.testing.assert_array_equal(config.ops.gemm(A, np.ascontiguousarray(B[:, c0:])), full[:, c0:])
+        np.testing.assert_array_equal(config.ops.gemm(A, np.ascontiguousarray(B[:, c0:].T), trans_b=True),
+                                      full[:, c0:])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
