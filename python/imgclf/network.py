@@ -170,18 +170,34 @@ class NetModel:
         states = [([col[keys.index(f"W{i}")] for i in range(1, n_layers + 1)],
                    [col[keys.index(f"b{i}")] for i in range(1, n_layers + 1)]) for col in st]
         count = -(-len(rows) // int(batch_size))
-        seeds = None
+        seeds, rng_state = None, None
         if self.dropout > 0:  # the draws loss() would make, batch by batch
+            rng_state = self._drop_rng.bit_generator.state
             seeds = np.stack([self._drop_rng.integers(0, 2**63, self.n_hidden) for _ in range(count)])
         try:
             losses = ops.network_train(X, y, W, b, batch_size=batch_size, optimizer=kind, hyper=hyper,
                                        states=states, step=optimizer.steps + 1, max_norm=self.max_norm,
                                        seeds=seeds, **kw)
         except KeyboardInterrupt as exc:
-            optimizer.steps += len(getattr(exc, "losses", ()))
+            taken = len(getattr(exc, "losses", ()))
+            optimizer.steps += taken
+            self._rewind_dropout(rng_state, taken)
+            raise
+        except BaseException:
+            self._rewind_dropout(rng_state, 0)  # a refused call leaves the masks' stream as it was
             raise
         optimizer.steps += len(losses) - (len(losses) > 0 and not np.isfinite(losses[-1]))
+        if len(losses) < count:  # stopped early: only the batches whose loss ran drew masks
+            self._rewind_dropout(rng_state, len(losses))
         return losses
+
+    def _rewind_dropout(self, state, used):
+        """The dropout generator as if only ``used`` batches had drawn their seeds."""
+        if state is None:
+            return
+        self._drop_rng.bit_generator.state = state
+        for _ in range(used):
+            self._drop_rng.integers(0, 2**63, self.n_hidden)
 
     def after_step(self) -> None:
         """The max-norm constraint (when set), applied to every weight matrix after a step."""

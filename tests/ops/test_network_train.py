@@ -343,12 +343,34 @@ def test_the_trainer_stops_on_a_diverging_loss_with_the_losses_before_it(rng):
     assert hist[0] == hist[1] and len(hist[0]) >= 1
 
 
+def test_a_stop_leaves_the_dropout_masks_where_batch_by_batch_would(rng):
+    X = rng.standard_normal((300, 10))
+    y = rng.integers(0, 3, 300)
+    states = []
+    for opt in (make_optimizer("sgd", 1e200), _PerBatch.make("sgd", 1e200)):
+        m = NetModel(10, (6, 5), 3, rng=0, dropout=0.3)
+        t = Trainer(m, optimizer=opt, batch_size=10, epochs=1, random_state=0, progress=False)
+        with pytest.raises(FloatingPointError):
+            t.fit(X, y)
+        assert len(t.history["loss"]) < 30  # stopped inside the first call's 30 batches
+        states.append(m._drop_rng.bit_generator.state)
+    assert states[0] == states[1]
+    # a refused call draws nothing
+    m = NetModel(10, (6, 5), 3, rng=0, dropout=0.3)
+    before = m._drop_rng.bit_generator.state
+    bad = y.copy()
+    bad[3] = 7  # a label past the 3 classes
+    with pytest.raises(ValueError, match="y"):
+        m.train_steps(X, bad, np.arange(300), 10, make_optimizer("sgd", 0.1))
+    assert m._drop_rng.bit_generator.state == before
+
+
 @needs_cpu
 def test_ctrl_c_in_the_trainer_keeps_the_losses_and_the_step_count_of_the_steps_taken(rng):
     X = rng.integers(0, 256, (4000, 784)).astype(np.uint8)
     y = rng.integers(0, 10, 4000)
     opt = Adam(1e-3)
-    m = NetModel(784, (256,), 10, rng=0)
+    m = NetModel(784, (256,), 10, rng=0, dropout=0.1)  # the masks too are those of the steps taken
     t = Trainer(m, optimizer=opt, batch_size=256, epochs=200, random_state=0, progress=False)
     interrupt_after(0.5, lambda: t.fit(X, y))
     steps = opt.steps
@@ -356,11 +378,12 @@ def test_ctrl_c_in_the_trainer_keeps_the_losses_and_the_step_count_of_the_steps_
     # the parameters are those of exactly that many steps, in the Trainer's order
     order_rng = np.random.default_rng(0)
     order_rng.choice(4000, 4000, replace=False)  # the Trainer's train-accuracy sample comes first
-    m2, opt2, losses = NetModel(784, (256,), 10, rng=0), Adam(1e-3), []
+    m2, opt2, losses = NetModel(784, (256,), 10, rng=0, dropout=0.1), Adam(1e-3), []
     while opt2.steps < steps:
         order = order_rng.permutation(4000)
         losses += list(m2.train_steps(X, y, order[:256 * min(16, steps - opt2.steps)], 256, opt2))
     assert losses == t.history["loss"]
+    assert m._drop_rng.bit_generator.state == m2._drop_rng.bit_generator.state
     for k in m.params:
         np.testing.assert_array_equal(m.params[k], m2.params[k])
 
