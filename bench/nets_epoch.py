@@ -91,8 +91,10 @@ def compare(a):
             cmd = (this if name == "this" else other) + [
                 os.path.abspath(__file__), "--one", "--activation", a.activation, "--threads", str(a.threads),
                 "--data-dir", a.data_dir]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            runs[name].append(json.loads(out.strip().splitlines()[-1]))
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0 or not r.stdout.strip():
+                sys.exit(f"{' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
+            runs[name].append(json.loads(r.stdout.strip().splitlines()[-1]))
             print(f"round {r} {name} ({runs[name][-1]['imgclf']}): {runs[name][-1]['cpu']:.3f} s CPU, "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
     med = {n: statistics.median(x["cpu"] for x in runs[n]) for n in runs}

@@ -4,9 +4,10 @@
 // 5 calls.  Prints each product's time and rate, and the eight summed over an epoch (235
 // batches), to set beside the FMA rate (bench/micro/fma_rate.cpp built with -mavx512f).
 //
-//   g++ -O3 -fopenmp -fno-math-errno -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl \
-//       -mavx512dq -mavx512vnni -mprefer-vector-width=512 -Icsrc/cpu -Icsrc/include \
+//   g++ -O3 -fopenmp -fno-math-errno -mavx2 -mfma -mavx512f -mavx512bw -mavx512vl
+//       -mavx512dq -mavx512vnni -mprefer-vector-width=512 -Icsrc/cpu -Icsrc/include
 //       bench/micro/gemm_layers.cpp -o /tmp/gemm_layers && /tmp/gemm_layers
+//   (one command line)
 //
 // bench/NOTES.md t10 has what the numbers said about the packing passes and the edge tiles.
 #define IMGCLF_ISA avx512

@@ -48,6 +48,9 @@ template <class T> constexpr int64_t NR =
     2 * kLineBytes / sizeof(T);  // two SIMD registers of columns
 
 // Interleave the low (high) halves of two SIMD lines: {a0, b0, a1, b1, ...}
+// (__builtin_shufflevector: GCC 12 or later, clang; older GCC packs B^T a scalar at a time)
+#if defined(__clang__) || __GNUC__ >= 12
+#define IMGCLF_GEMM_ZIP 1
 template <class T, int64_t... I>
 inline Line<T> zip_lo(Line<T> a, Line<T> b, std::integer_sequence<int64_t, I...>) {
   constexpr int64_t v = sizeof...(I);
@@ -74,6 +77,8 @@ template <class T> inline void transpose_lines(Line<T>* r) {
   }
 }
 
+#endif  // IMGCLF_GEMM_ZIP
+
 // pack op(B)[k0:k0+kc, n0:n0+NR] as kc rows of NR (zero padded).  op(B) = B^T: each full
 // panel is v x v blocks of B transposed in registers (a scalar gather along B's columns
 // took 17 % of the 256x128 @ 128x256 product).
@@ -81,6 +86,7 @@ template <class T> void pack_b(const T* B, int64_t ldb, bool tb, int64_t k0, int
                                int64_t nn, T* out) {
   constexpr int64_t nr = NR<T>, v = nr / 2;
   int64_t k = 0;
+#ifdef IMGCLF_GEMM_ZIP
   if (tb && nn == nr) {
     for (; k + v <= kc; k += v)
       for (int64_t h = 0; h < 2; ++h) {
@@ -90,6 +96,7 @@ template <class T> void pack_b(const T* B, int64_t ldb, bool tb, int64_t k0, int
         for (int64_t i = 0; i < v; ++i) store(out + (k + i) * nr + h * v, r[i]);
       }
   }
+#endif
   for (; k < kc; ++k) {
     T* o = out + k * nr;
     if (!tb) {
@@ -118,14 +125,29 @@ void pack_a_t(const T* A, int64_t lda, int64_t m0, int64_t mm, int64_t k0, int64
   }
 }
 
+// x, rounded to its type: an empty asm the compiler cannot look through, so an x * y
+// passed through it is never fused with a following add into one FMA
+template <class V> inline V rounded(V x) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__("" : "+v"(x));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(x));
+#else
+  volatile V t = x;
+  x = t;
+#endif
+  return x;
+}
+
 // acc(R x NV lines) = sum_k a[k][:] x b[k][:]; then C tile = alpha acc + (first ? beta C : C)
 // a[r * rs + k * ks]: a packed panel (rs = 1, ks = MR) or rows of A read in place (rs = lda,
 // ks = 1); b[k * bs + c]: a packed panel (bs = NR) or rows of B read in place (bs = ldb).
 // Reading in place skips a packing pass that competes with the arithmetic (packing B cost
 // 3.5 % of the 784-wide layer's product).  R and NV are template arguments so a short last
 // row panel and a last column panel no wider than one line do only the work they need;
-// every element of C is still summed over k in the same order, so the result is the same
-// whichever tile computes it.
+// every element of C is summed over k in the same order, and alpha acc and beta C are each
+// rounded on their own (never fused into an FMA, whose use the compiler could choose
+// differently in each instantiation), so the result is the same whichever tile computes it.
 template <class T, int R, int NV> void micro(const T* a, int64_t rs, int64_t ks, const T* b,
                                              int64_t bs, int64_t kc, T* C, int64_t ldc, int64_t nn,
                                              T alpha, T beta, bool first) {
@@ -144,9 +166,9 @@ template <class T, int R, int NV> void micro(const T* a, int64_t rs, int64_t ks,
     for (int r = 0; r < R; ++r) {
       T* cr = C + r * ldc;
       for (int j = 0; j < NV; ++j) {
-        Line<T> o = alpha * c[r][j];
+        Line<T> o = rounded(alpha * c[r][j]);
         if (!first) o += load(cr + j * v);
-        else if (beta != 0) o += beta * load(cr + j * v);
+        else if (beta != 0) o += rounded(beta * load(cr + j * v));
         store(cr + j * v, o);
       }
     }
@@ -155,9 +177,9 @@ template <class T, int R, int NV> void micro(const T* a, int64_t rs, int64_t ks,
   for (int r = 0; r < R; ++r) {
     T* crow = C + r * ldc;
     for (int64_t col = 0; col < nn; ++col) {
-      const T val = alpha * c[r][col / v][col % v];
+      const T val = rounded(alpha * c[r][col / v][col % v]);
       if (!first) crow[col] += val;
-      else crow[col] = beta == 0 ? val : val + beta * crow[col];
+      else crow[col] = beta == 0 ? val : val + rounded(beta * crow[col]);
     }
   }
 }

@@ -25,15 +25,7 @@ extern const LossOps loss_table;
 extern const RegularizeOps regularize_table;
 extern const OptimOps optim_table;
 
-namespace network_detail {
-template <class T, class F32, class F64> constexpr auto pick(F32 f32, F64 f64) {
-  if constexpr (std::is_same<T, float>::value) return f32;
-  else return f64;
-}
-}  // namespace network_detail
-
 template <class T> static double network_loss(const NetBatch<T>& nb, Cancel& cancel, int threads) {
-  using network_detail::pick;
   const auto gemm = pick<T>(dense_table.gemm_f32, dense_table.gemm_f64);
   const auto bias_act = pick<T>(dense_table.bias_act_f32, dense_table.bias_act_f64);
   const auto act_backward = pick<T>(dense_table.act_backward_f32, dense_table.act_backward_f64);
@@ -92,7 +84,6 @@ template <class T> static double network_loss(const NetBatch<T>& nb, Cancel& can
 // max_norm from Python, without returning to Python between batches.
 template <class T> static int64_t network_train(const NetBatch<T>& first, const NetTrain<T>& tr,
                                                 Cancel& cancel, int threads) {
-  using network_detail::pick;
   const auto step = pick<T>(optim_table.optim_step_f32, optim_table.optim_step_f64);
   const auto max_norm = pick<T>(regularize_table.max_norm_f32, regularize_table.max_norm_f64);
   NetBatch<T> nb = first;

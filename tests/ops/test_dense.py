@@ -17,7 +17,8 @@ TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_matches_numpy(config, rng, dtype):
-    for M, N, K in [(1, 1, 1), (13, 37, 5), (256, 256, 784), (784, 64, 256), (5, 130, 1000), (12, 32, 0)]:
+    for M, N, K in [(1, 1, 1), (13, 37, 5), (256, 256, 784), (784, 64, 256), (5, 130, 1000), (12, 32, 0),
+                    (5, 33, 1500), (37, 70, 2100)]:  # the last two: K in 2 and 3 blocks of the GEMM's k loop
         for ta in (False, True):
             for tb in (False, True):
                 A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
@@ -70,46 +71,58 @@ def test_dense_layer_helpers_match_reference(config, rng, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_every_tile_shape(config, rng, dtype):
     # every count of rows left for the last row panel (the widest register tile is 12 rows),
-    # last column panels of one and of two SIMD lines, full ones (B read in place) and not
-    for M in range(1, 27):
-        N = int(rng.choice([1, 2, 5, 8, 10, 16, 17, 31, 32, 33, 48, 64, 70]))
-        K = int(rng.integers(1, 40))
-        ta, tb = bool(rng.integers(2)), bool(rng.integers(2))
-        A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-        B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
-        out = rng.standard_normal((M, N)).astype(dtype)
-        want = -1.5 * ((A.T if ta else A).astype(np.float64) @ (B.T if tb else B)) + 0.25 * out
-        got = config.ops.gemm(A, B, out, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.25)
-        scale = max(1.0, np.abs(want).max())
-        assert np.abs(got - want).max() / scale < (1e-5 if dtype == np.float32 else 1e-13), (M, N, K, ta, tb)
+    # last column panels of one and of two SIMD lines, full ones (B read in place) and not,
+    # for every transpose
+    for ta in (False, True):
+        for tb in (False, True):
+            for M in range(1, 27):
+                for N in (1, 2, 5, 8, 10, 16, 17, 31, 32, 33, 48, 64, 70):
+                    K = int(rng.integers(1, 40))
+                    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+                    B = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+                    out = rng.standard_normal((M, N)).astype(dtype)
+                    want = -1.5 * ((A.T if ta else A).astype(np.float64) @ (B.T if tb else B)) + 0.25 * out
+                    got = config.ops.gemm(A, B, out, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.25)
+                    scale = max(1.0, np.abs(want).max())
+                    err = np.abs(got - want).max() / scale
+                    assert err < (1e-5 if dtype == np.float32 else 1e-13), (M, N, K, ta, tb)
 
 
 @needs_cpu
 @pytest.mark.parametrize("level", backend.simd_levels())
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_gemm_bits_do_not_depend_on_the_tile(level, rng, dtype):
+@pytest.mark.parametrize("alpha, beta, K", [(1.0, 0.0, 300), (0.3, 0.7, 1100)])
+def test_gemm_bits_do_not_depend_on_the_tile(level, rng, dtype, alpha, beta, K):
     # the compiled GEMM sums each element of C over k in the same order whichever register
     # tile computes it (a full one, a short last row panel, a one-line last column panel)
-    # and whether A and B are read in place or packed: rows or columns cut off the operands
-    # give the same bits (a promise of imgclf's kernel, not of a BLAS)
+    # and whether A and B are read in place or packed, and rounds alpha * sum and beta * C
+    # on their own: rows or columns cut off the operands give the same bits, also over
+    # several blocks of k (K = 1100) (a promise of imgclf's kernel, not of a BLAS)
     previous = backend.simd_level()
     backend.set_simd_level(level)
     try:
-        _check_gemm_bits(Backend("cpu", level), rng, dtype)
+        _check_gemm_bits(Backend("cpu", level), rng, dtype, alpha, beta, K)
     finally:
         backend.set_simd_level(previous)
 
 
-def _check_gemm_bits(config, rng, dtype):
-    A = rng.standard_normal((61, 300)).astype(dtype)
-    B = rng.standard_normal((300, 75)).astype(dtype)
-    full = config.ops.gemm(A, B)
-    for r0 in (1, 5, 11, 13, 49, 57):
-        np.testing.assert_array_equal(config.ops.gemm(A[r0:], B), full[r0:])
-        np.testing.assert_array_equal(config.ops.gemm(np.ascontiguousarray(A[r0:].T), B, trans_a=True), full[r0:])
-    for c0 in (3, 11, 27, 59, 64, 66):
-        np.testing.assert_array_equal(config.ops.gemm(A, np.ascontiguousarray(B[:, c0:])), full[:, c0:])
-        np.testing.assert_array_equal(config.ops.gemm(A, np.ascontiguousarray(B[:, c0:].T), trans_b=True),
+def _check_gemm_bits(config, rng, dtype, alpha, beta, K):
+    A = rng.standard_normal((61, K)).astype(dtype)
+    B = rng.standard_normal((K, 75)).astype(dtype)
+    C = rng.standard_normal((61, 75)).astype(dtype)
+
+    def gemm(A, B, C, **kw):
+        return config.ops.gemm(A, B, np.array(C), alpha=alpha, beta=beta, **kw)
+
+    full = gemm(A, B, C)
+    # 32..60 rows left: every remainder of 12, 6 and 4 rows in the last panel
+    for r0 in range(1, 30):
+        np.testing.assert_array_equal(gemm(A[r0:], B, C[r0:]), full[r0:])
+        np.testing.assert_array_equal(gemm(np.ascontiguousarray(A[r0:].T), B, C[r0:], trans_a=True), full[r0:])
+    # 43..74 columns left: every remainder of 32, 16, 8 and 4 columns in the last panel
+    for c0 in range(1, 33):
+        np.testing.assert_array_equal(gemm(A, np.ascontiguousarray(B[:, c0:]), C[:, c0:]), full[:, c0:])
+        np.testing.assert_array_equal(gemm(A, np.ascontiguousarray(B[:, c0:].T), C[:, c0:], trans_b=True),
                                       full[:, c0:])
 
 

@@ -94,12 +94,6 @@ template <class F> auto visit_real(const py::array& a, const char* name, F f) {
   throw py::type_error(std::string(name) + " must be float32, float64 or uint8");
 }
 
-// The kernel of a table for element type T: pick<T>(ops.loss.class_loss_f32, ..._f64)
-template <class T, class F32, class F64> auto pick(F32 f32, F64 f64) {
-  if constexpr (std::is_same<T, float>::value) return f32;
-  else return f64;
-}
-
 template <class T> T* data(py::array& a) { return static_cast<T*>(a.mutable_data()); }
 template <class T> const T* cdata(const py::array& a) { return static_cast<const T*>(a.data()); }
 

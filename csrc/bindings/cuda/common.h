@@ -70,11 +70,6 @@ template <class F> auto visit_float(int itemsize, const char* name, F f) {
   throw py::type_error(std::string(name) + " must be float32 or float64");
 }
 
-template <class T, class F32, class F64> auto pick(F32 f32, F64 f64) {
-  if constexpr (sizeof(T) == 4) return f32;
-  else return f64;
-}
-
 // Each family binds itself (csrc/bindings/cuda/<family>.cpp).
 void bind_dense(py::module_& m);
 void bind_knn(py::module_& m);

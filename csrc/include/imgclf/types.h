@@ -3,6 +3,7 @@
 // py::enum_, under the lower-case names imgclf.ops uses: Metric.l2, LossKind.softmax, ...).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace imgclf {
 
@@ -42,5 +43,12 @@ struct OptimHyper {
   double lr = 0, momentum = 0, decay = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
   double bias_correction1 = 1, bias_correction2 = 1;
 };
+
+// The function of a float32/float64 pair for element type T: pick<T>(table.gemm_f32,
+// table.gemm_f64) (kernels and bindings choose from their tables with it).
+template <class T, class F32, class F64> constexpr auto pick(F32 f32, F64 f64) {
+  if constexpr (std::is_same<T, float>::value) return f32;
+  else return f64;
+}
 
 }  // namespace imgclf
