@@ -59,26 +59,40 @@ def build_fma_rate():
     return [b for b, _ in builds]
 
 
-def one_epoch(activation, threads, data_dir):
-    """(child process) a warm-up epoch, then one timed: JSON with its CPU time and loss sum"""
+def load_data(threads, data_dir):
+    """Fashion-MNIST's training set and its preprocessing, on this many threads"""
     import imgclf
     import numpy as np
     from imgclf import datasets
     from imgclf._trained import Preprocess
-    from imgclf.network import NetModel
 
     imgclf.set_num_threads(threads)
     ds = datasets.load("fashion-mnist", data_dir)
     X = ds.X_train.reshape(len(ds.X_train), -1)
-    y = ds.y_train.astype(np.int64)
-    pre = Preprocess(X, np.float32)
+    return X, ds.y_train.astype(np.int64), Preprocess(X, np.float32)
+
+
+def epoch(X, y, pre, seed, activation):
+    """one training epoch of the 3-layer net: (CPU seconds, wall seconds, its Trainer)"""
+    import imgclf
+    from imgclf.network import NetModel
+
+    m = NetModel(784, (256, 128), 10, reg=1e-4, rng=seed, preprocess=pre, activation=activation)
+    t = imgclf.Trainer(m, optimizer="adam", lr=1e-3, batch_size=256, epochs=1, train_acc_samples=1,
+                       random_state=seed, progress=False)
+    c0, w0 = time.process_time(), time.perf_counter()
+    t.fit(X, y)
+    return time.process_time() - c0, time.perf_counter() - w0, t
+
+
+def one_epoch(activation, threads, data_dir):
+    """(child process) a warm-up epoch, then one timed: JSON with its CPU time and loss sum"""
+    import imgclf
+    import numpy as np
+
+    X, y, pre = load_data(threads, data_dir)
     for r in range(2):
-        m = NetModel(784, (256, 128), 10, reg=1e-4, rng=r, preprocess=pre, activation=activation)
-        t = imgclf.Trainer(m, optimizer="adam", lr=1e-3, batch_size=256, epochs=1, train_acc_samples=1,
-                           random_state=r, progress=False)
-        c0 = time.process_time()
-        t.fit(X, y)
-        cpu = time.process_time() - c0
+        cpu, _, t = epoch(X, y, pre, r, activation)
     print(json.dumps({"cpu": cpu, "loss_sum": float(np.sum(t.history["loss"])), "imgclf": imgclf.__file__}))
 
 
@@ -91,10 +105,10 @@ def compare(a):
             cmd = (this if name == "this" else other) + [
                 os.path.abspath(__file__), "--one", "--activation", a.activation, "--threads", str(a.threads),
                 "--data-dir", a.data_dir]
-            r = subprocess.run(cmd, capture_output=True, text=True)
-            if r.returncode != 0 or not r.stdout.strip():
-                sys.exit(f"{' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
-            runs[name].append(json.loads(r.stdout.strip().splitlines()[-1]))
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0 or not proc.stdout.strip():
+                sys.exit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr}")
+            runs[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
             print(f"round {r} {name} ({runs[name][-1]['imgclf']}): {runs[name][-1]['cpu']:.3f} s CPU, "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
     med = {n: statistics.median(x["cpu"] for x in runs[n]) for n in runs}
@@ -119,27 +133,11 @@ def main(argv=None):
         return compare(a)
 
     binaries = build_fma_rate()
-
-    import imgclf
-    import numpy as np
-    from imgclf import datasets
-    from imgclf._trained import Preprocess
-    from imgclf.network import NetModel
-
-    imgclf.set_num_threads(a.threads)
-    ds = datasets.load("fashion-mnist", a.data_dir)
-    X = ds.X_train.reshape(len(ds.X_train), -1)
-    y = ds.y_train.astype(np.int64)
+    X, y, pre = load_data(a.threads, a.data_dir)
     flops = epoch_flops(len(X))
-    pre = Preprocess(X, np.float32)
     epochs, rates = [], []
     for r in range(a.rounds + 1):  # round 0 warms up (page faults, scratch buffers)
-        m = NetModel(784, (256, 128), 10, reg=1e-4, rng=r, preprocess=pre, activation=a.activation)
-        t = imgclf.Trainer(m, optimizer="adam", lr=1e-3, batch_size=256, epochs=1, train_acc_samples=1,
-                           random_state=r, progress=False)
-        c0, w0 = time.process_time(), time.perf_counter()
-        t.fit(X, y)
-        c, w = time.process_time() - c0, time.perf_counter() - w0
+        c, w, _ = epoch(X, y, pre, r, a.activation)
         rate = fma_rate(binaries)
         if r:
             epochs.append((c, w))

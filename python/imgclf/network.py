@@ -174,21 +174,20 @@ class NetModel:
         if self.dropout > 0:  # the draws loss() would make, batch by batch
             rng_state = self._drop_rng.bit_generator.state
             seeds = np.stack([self._drop_rng.integers(0, 2**63, self.n_hidden) for _ in range(count)])
+        ran = 0  # batches whose loss ran: only they drew masks (a refused call: none)
         try:
             losses = ops.network_train(X, y, W, b, batch_size=batch_size, optimizer=kind, hyper=hyper,
                                        states=states, step=optimizer.steps + 1, max_norm=self.max_norm,
                                        seeds=seeds, **kw)
+            ran = len(losses)
         except KeyboardInterrupt as exc:
-            taken = len(getattr(exc, "losses", ()))
-            optimizer.steps += taken
-            self._rewind_dropout(rng_state, taken)
+            ran = len(getattr(exc, "losses", ()))
+            optimizer.steps += ran
             raise
-        except BaseException:
-            self._rewind_dropout(rng_state, 0)  # a refused call leaves the masks' stream as it was
-            raise
-        optimizer.steps += len(losses) - (len(losses) > 0 and not np.isfinite(losses[-1]))
-        if len(losses) < count:  # stopped early: only the batches whose loss ran drew masks
-            self._rewind_dropout(rng_state, len(losses))
+        finally:
+            if ran < count:
+                self._rewind_dropout(rng_state, ran)
+        optimizer.steps += ran - (ran > 0 and not np.isfinite(losses[-1]))
         return losses
 
     def _rewind_dropout(self, state, used):
